@@ -1,0 +1,251 @@
+#pragma once
+// The Eigen backend: the default CPU system. GEMM goes through Eigen's blocked product
+// (which honours EIGEN_USE_BLAS when a build routes it to an optimised BLAS); the row
+// ops use Eigen's vectorised array expressions, rows spread over OpenMP threads.
+#include <cmath>
+#include <type_traits>
+
+#include "tailor/backend/checks.hpp"
+#include "tailor/backend/cpu/loops.hpp"
+#include "tailor/backend/eigen/adapt.hpp"
+#include "tailor/backend/eigen/row_kernels.hpp"
+#include "tailor/core/concepts.hpp"
+
+namespace tailor::eigen {
+
+namespace detail {
+
+template <class T>
+using id = std::type_identity_t<T>;
+
+template <class T, class A, class B, class C>
+void gemm_row_major_out(T alpha, const A& a, const B& b, T beta, C& c)
+{
+    if (beta == T(0))
+        c.noalias() = alpha * (a * b);
+    else {
+        if (beta != T(1)) c *= beta;
+        c.noalias() += alpha * (a * b);
+    }
+}
+
+/// Eigen's product packs by storage order; give it the layout each view really has so
+/// transposed views cost nothing.
+template <class T, class F>
+void with_layout(matrix_view<const T> v, F&& f)
+{
+    if (v.stride(1) == 1 || v.cols() <= 1)
+        f(map(v));
+    else if (v.stride(0) == 1 || v.rows() <= 1)
+        f(map(v.transposed()).transpose());
+    else {
+        // General strides: one packing copy is what BLAS would do anyway.
+        const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> dense = map(v);
+        f(dense);
+    }
+}
+
+}  // namespace detail
+
+class backend {
+public:
+    using memory_space = host_space;
+    using row_kernels = eigen::row_kernels;
+
+    /// `threads` > 0 caps Eigen's GEMM threads; 0 keeps the OpenMP default.
+    explicit backend(int threads = 0)
+    {
+        if (threads > 0) Eigen::setNbThreads(threads);
+    }
+
+    template <class T, class Epilogue = identity_epilogue>
+    void gemm(detail::id<T> alpha, detail::id<matrix_view<const T>> a, detail::id<matrix_view<const T>> b,
+              T beta, matrix_view<T> c, Epilogue epilogue = {}) const
+    {
+        tailor::detail::check_gemm(a, b, c);
+        if (c.empty()) return;
+        if (a.cols() == 0) {
+            // An empty inner dimension leaves beta C; BLAS semantics say C is not read when beta == 0.
+            cpu::for_each_2d(c.rows(), c.cols(), [&](index_t i, index_t j) {
+                c(i, j) = beta == T(0) ? T(0) : beta * c(i, j);
+            });
+        } else if (c.stride(1) == 1 || c.cols() <= 1) {
+            auto out = map(c);
+            detail::with_layout<T>(a, [&](const auto& ea) {
+                detail::with_layout<T>(b, [&](const auto& eb) { detail::gemm_row_major_out(alpha, ea, eb, beta, out); });
+            });
+        } else {
+            // Column-major C: compute C^T = B^T A^T into its row-major transpose.
+            auto out = map(c.transposed());
+            detail::with_layout<T>(b.transposed(), [&](const auto& ebt) {
+                detail::with_layout<T>(a.transposed(),
+                                       [&](const auto& eat) { detail::gemm_row_major_out(alpha, ebt, eat, beta, out); });
+            });
+        }
+        if constexpr (!std::is_same_v<Epilogue, identity_epilogue>)
+            cpu::for_each_2d(c.rows(), c.cols(), [&](index_t i, index_t j) { c(i, j) = epilogue(i, j, c(i, j)); });
+    }
+
+    template <class T, class Epilogue = identity_epilogue>
+    void gemm_batched(detail::id<T> alpha, detail::id<tensor_view<const T, 3>> a,
+                      detail::id<tensor_view<const T, 3>> b, T beta, tensor_view<T, 3> c,
+                      Epilogue epilogue = {}) const
+    {
+        tailor::detail::check_gemm_batched(a, b, c);
+        for (index_t k = 0; k < a.extent(0); ++k) gemm<T>(alpha, a[k], b[k], beta, c[k], epilogue);
+    }
+
+    template <class T>
+    void softmax_rows(detail::id<matrix_view<const T>> x, matrix_view<T> y) const
+    {
+        tailor::detail::check_same_shape(x, y);
+        cpu::parallel_for(x.rows(), x.cols(), [&](index_t r) {
+            const T m = row_kernels::max(x.row(r));
+            row_kernels::exp_shifted(x.row(r), m, T(1), y.row(r));
+            const T inv = T(1) / row_kernels::sum(vector_view<const T>(y.row(r)));
+            with_array(y.row(r), [&](auto a) { a *= inv; });
+        });
+    }
+
+    template <class T>
+    void log_softmax_rows(detail::id<matrix_view<const T>> x, matrix_view<T> y) const
+    {
+        tailor::detail::check_same_shape(x, y);
+        cpu::parallel_for(x.rows(), x.cols(), [&](index_t r) {
+            const T lse = row_kernels::logsumexp(x.row(r));
+            with_array(x.row(r), [&](const auto& a) { with_array(y.row(r), [&](auto b) { b = a - lse; }); });
+        });
+    }
+
+    template <class T>
+    void logsumexp_rows(detail::id<matrix_view<const T>> x, vector_view<T> out) const
+    {
+        tailor::detail::check_per_row(x, out, "out");
+        cpu::parallel_for(x.rows(), x.cols(), [&](index_t r) { out(r) = row_kernels::logsumexp(x.row(r)); });
+    }
+
+    template <class T>
+    void layer_norm_rows(detail::id<matrix_view<const T>> x, detail::id<vector_view<const T>> gamma,
+                         detail::id<vector_view<const T>> beta, detail::id<T> eps, matrix_view<T> y) const
+    {
+        tailor::detail::check_same_shape(x, y);
+        tailor::detail::require_extents(gamma, "gamma", {x.cols()});
+        tailor::detail::require_extents(beta, "beta", {x.cols()});
+        tailor::detail::require(eps >= T(0) && std::isfinite(eps), "eps", "a finite value >= 0", eps);
+        if (x.cols() == 0) return;
+        cpu::parallel_for(x.rows(), x.cols(), [&](index_t r) {
+            with_array(x.row(r), [&](const auto& a) {
+                const T mean = a.mean();
+                const T var = (a - mean).square().mean();
+                const T rstd = T(1) / std::sqrt(var + eps);
+                with_array(gamma, [&](const auto& g) {
+                    with_array(beta, [&](const auto& bt) {
+                        with_array(y.row(r), [&](auto out) { out = (a - mean) * rstd * g + bt; });
+                    });
+                });
+            });
+        });
+    }
+
+    template <class TX, class TY, std::size_t R, class F>
+    void transform(tensor_view<TX, R> x, tensor_view<TY, R> y, F f) const
+    {
+        cpu::transform(x, y, f);
+    }
+
+    template <class TA, class TB, class TY, std::size_t R, class F>
+    void transform(tensor_view<TA, R> a, tensor_view<TB, R> b, tensor_view<TY, R> y, F f) const
+    {
+        cpu::transform(a, b, y, f);
+    }
+
+    template <class TX, std::size_t R, class Op>
+    std::remove_const_t<TX> reduce(tensor_view<TX, R> x, std::remove_const_t<TX> init, Op op) const
+    {
+        using T = std::remove_const_t<TX>;
+        if constexpr (R == 1) {
+            return x.empty() ? init : op(init, with_array(x, [&](const auto& a) { return redux(a, op); }));
+        } else {
+            static_assert(R == 2, "tailor: reduce takes vectors or matrices");
+            if (x.empty()) return init;
+            const auto m = map(matrix_view<const T>(x));
+            return op(init, redux(m.array(), op));
+        }
+    }
+
+    template <class T, class Op>
+    void reduce_rows(detail::id<matrix_view<const T>> x, vector_view<T> out, detail::id<T> init, Op op) const
+    {
+        tailor::detail::check_per_row(x, out, "out");
+        cpu::parallel_for(x.rows(), x.cols(), [&](index_t r) {
+            out(r) = x.cols() == 0 ? init : op(init, with_array(x.row(r), [&](const auto& a) { return redux(a, op); }));
+        });
+    }
+
+    template <class T, class Op>
+    void reduce_cols(detail::id<matrix_view<const T>> x, vector_view<T> out, detail::id<T> init, Op op) const
+    {
+        tailor::detail::require_extents(out, "out", {x.cols()});
+        cpu::parallel_for(x.cols(), x.rows(), [&](index_t c) {
+            out(c) = x.rows() == 0 ? init : op(init, with_array(x.col(c), [&](const auto& a) { return redux(a, op); }));
+        });
+    }
+
+    template <class T, class I>
+    void gather_rows(detail::id<matrix_view<const T>> src, vector_view<const I> idx, matrix_view<T> dst) const
+    {
+        cpu::gather_rows(src, idx, dst);
+    }
+
+    template <class T, class I>
+    void scatter_add_rows(detail::id<matrix_view<const T>> src, vector_view<const I> idx, matrix_view<T> dst) const
+    {
+        cpu::scatter_add_rows(src, idx, dst);
+    }
+
+    template <class T, class I>
+    void gather_cols(detail::id<matrix_view<const T>> x, vector_view<const I> idx, vector_view<T> out) const
+    {
+        cpu::gather_cols(x, idx, out);
+    }
+
+    template <class T, class F>
+    void map_rows(detail::id<matrix_view<const T>> x, vector_view<T> out, F&& f) const
+    {
+        cpu::map_rows(x, out, f, row_kernels{});
+    }
+
+    template <class T, std::size_t R>
+    void fill(tensor_view<T, R> y, detail::id<T> value) const
+    {
+        cpu::fill(y, value);
+    }
+
+    template <class T, std::size_t R>
+    void copy(detail::id<tensor_view<const T, R>> x, tensor_view<T, R> y) const
+    {
+        cpu::transform(x, y, [](T v) { return v; });
+    }
+
+    void synchronize() const noexcept {}
+
+private:
+    /// Eigen's own vectorised reductions for the common ops, a scalar fold otherwise.
+    template <class E, class Op>
+    static auto redux(const E& e, Op op)
+    {
+        if constexpr (std::is_same_v<Op, plus>)
+            return e.sum();
+        else if constexpr (std::is_same_v<Op, maximum>)
+            return e.maxCoeff();
+        else if constexpr (std::is_same_v<Op, minimum>)
+            return e.minCoeff();
+        else
+            return e.redux(op);
+    }
+};
+
+static_assert(tailor::backend<backend, float>);
+static_assert(tailor::backend<backend, double>);
+
+}  // namespace tailor::eigen

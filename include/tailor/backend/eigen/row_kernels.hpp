@@ -1,0 +1,68 @@
+#pragma once
+// Eigen's vectorised per-row primitives handed to map_rows functors.
+#include <cmath>
+#include <limits>
+
+#include "tailor/backend/eigen/adapt.hpp"
+
+namespace tailor::eigen {
+
+struct row_kernels {
+    template <class T>
+    static T max(vector_view<T> x)
+    {
+        using V = std::remove_const_t<T>;
+        if (x.extent(0) == 0) return -std::numeric_limits<V>::infinity();
+        return with_array(x, [](const auto& a) { return V(a.maxCoeff()); });
+    }
+
+    template <class T>
+    static auto sum(vector_view<T> x)
+    {
+        using V = std::remove_const_t<T>;
+        return with_array(x, [](const auto& a) { return V(a.sum()); });
+    }
+
+    template <class T>
+    static auto dot(vector_view<T> a, vector_view<T> b)
+    {
+        using V = std::remove_const_t<T>;
+        return with_array(a, [&](const auto& ea) {
+            return with_array(b, [&](const auto& eb) { return V((ea * eb).sum()); });
+        });
+    }
+
+    /// sum_j exp(x_j - shift)
+    template <class T>
+    static auto sum_exp(vector_view<T> x, std::remove_const_t<T> shift)
+    {
+        using V = std::remove_const_t<T>;
+        return with_array(x, [&](const auto& a) { return V((a - shift).exp().sum()); });
+    }
+
+    /// log sum_j exp(x_j), stable; -inf for an empty or all -inf row, NaN if any x_j is NaN.
+    template <class T>
+    static auto logsumexp(vector_view<T> x)
+    {
+        using V = std::remove_const_t<T>;
+        const V m = max(x);
+        if (!std::isfinite(m)) {
+            if (std::isnan(m)) return m;
+            // +inf wins; an all -inf row stays -inf. A NaN elsewhere still shows through.
+            return with_array(x, [&](const auto& a) { return a.isNaN().any() ? V(NAN) : m; });
+        }
+        return m + std::log(sum_exp(x, m));
+    }
+
+    /// y_j = scale * exp(x_j - shift): the softmax (or its gradient) once the shift is known.
+    template <class T, class U>
+    static void exp_shifted(vector_view<T> x, std::remove_const_t<T> shift, std::remove_const_t<T> scale,
+                            vector_view<U> y)
+    {
+        with_array(x, [&](const auto& a) {
+            with_array(y, [&](auto b) { b = scale * (a - shift).exp(); });
+        });
+    }
+};
+
+}  // namespace tailor::eigen

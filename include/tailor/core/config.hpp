@@ -1,0 +1,18 @@
+#pragma once
+// Build-wide switches and annotations shared by every room.
+#include <cstddef>
+
+#if defined(__CUDACC__)
+#define TAILOR_HOST_DEVICE __host__ __device__
+#else
+#define TAILOR_HOST_DEVICE
+#endif
+
+#define TAILOR_VERSION_MAJOR 0
+#define TAILOR_VERSION_MINOR 1
+#define TAILOR_VERSION_PATCH 0
+
+namespace tailor {
+/// Signed index type for extents, strides and loop counters (as in Eigen and mdspan).
+using index_t = std::ptrdiff_t;
+}  // namespace tailor

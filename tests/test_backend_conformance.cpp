@@ -1,0 +1,489 @@
+// The conformance suite: every op of the backend concept, on every backend compiled in,
+// against straightforward double-precision reference loops, on odd shapes (1, primes) and
+// non-contiguous layouts (padded rows, column-major, transposed views).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "tailor/backend/eigen/backend.hpp"
+#if defined(TAILOR_HAVE_XTENSOR)
+#include "tailor/backend/xtensor/backend.hpp"
+using backends_under_test = std::tuple<tailor::eigen::backend, tailor::xtensor::backend>;
+#else
+using backends_under_test = std::tuple<tailor::eigen::backend>;
+#endif
+
+using tailor::index_t;
+using tailor::matrix_view;
+using tailor::vector_view;
+
+namespace {
+
+enum class layout { row_major, padded, column_major };
+const layout all_layouts[] = {layout::row_major, layout::padded, layout::column_major};
+
+std::string name(layout l)
+{
+    return l == layout::row_major ? "row-major" : l == layout::padded ? "padded" : "column-major";
+}
+
+/// A matrix stored in a chosen layout inside a larger buffer whose slack holds a sentinel,
+/// so an op writing outside its view is caught.
+template <class T>
+struct stored_matrix {
+    index_t rows, cols;
+    layout how;
+    index_t offset = 3;  // the view starts inside the buffer, past a sentinel
+    std::vector<T> buffer;
+
+    stored_matrix(index_t r, index_t c, layout l)
+        : rows(r), cols(c), how(l), buffer(static_cast<std::size_t>(offset + (r + 2) * (c + 4) + 8), sentinel())
+    {
+    }
+    static T sentinel() { return T(-777.25); }
+
+    matrix_view<T> view()
+    {
+        T* base = buffer.data() + offset;
+        switch (how) {
+        case layout::row_major: return matrix_view<T>(base, {rows, cols});
+        case layout::padded: return matrix_view<T>(base, {rows, cols}, {cols + 3, 1});
+        default: return matrix_view<T>(base, {rows, cols}, {1, rows + 1});
+        }
+    }
+    matrix_view<const T> cview() { return view(); }
+
+    void fill_random(std::mt19937& rng, double lo = -2.0, double hi = 2.0)
+    {
+        std::uniform_real_distribution<double> u(lo, hi);
+        auto v = view();
+        for (index_t i = 0; i < rows; ++i)
+            for (index_t j = 0; j < cols; ++j) v(i, j) = T(u(rng));
+    }
+    void fill_value(T value)
+    {
+        auto v = view();
+        for (index_t i = 0; i < rows; ++i)
+            for (index_t j = 0; j < cols; ++j) v(i, j) = value;
+    }
+    /// Every buffer slot outside the view still holds the sentinel.
+    bool slack_untouched()
+    {
+        std::vector<char> inside(buffer.size(), 0);
+        auto v = view();
+        for (index_t i = 0; i < rows; ++i)
+            for (index_t j = 0; j < cols; ++j) inside[static_cast<std::size_t>(&v(i, j) - buffer.data())] = 1;
+        for (std::size_t k = 0; k < buffer.size(); ++k)
+            if (!inside[k] && buffer[k] != sentinel()) return false;
+        return true;
+    }
+};
+
+struct shape3 {
+    index_t m, k, n;
+};
+const shape3 gemm_shapes[] = {{1, 1, 1}, {1, 5, 1}, {7, 1, 3}, {13, 17, 11}, {37, 64, 29}, {2, 0, 3}};
+
+bool close(double got, double want, double rel, double abs_tol = 0.0)
+{
+    if (std::isnan(want)) return std::isnan(got);
+    if (std::isinf(want)) return got == want;
+    return std::fabs(got - want) <= abs_tol + rel * std::max(1.0, std::fabs(want));
+}
+
+template <class T>
+double tolerance()
+{
+    return std::is_same_v<T, float> ? 2e-5 : 1e-12;
+}
+
+struct square_plus {  // a custom associative op, to reach the generic reduction path
+    template <class T>
+    T operator()(T a, T b) const { return a + b; }
+};
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("gemm matches the reference on every layout and odd shapes", "[backend][gemm]",
+                        backends_under_test)
+{
+    TestType be;
+    std::mt19937 rng(7);
+    for (const auto& s : gemm_shapes)
+        for (layout la : all_layouts)
+            for (layout lb : all_layouts)
+                for (layout lc : all_layouts)
+                    for (float beta : {0.f, 0.5f}) {
+                        stored_matrix<float> a(s.m, s.k, la), b(s.k, s.n, lb), c(s.m, s.n, lc);
+                        a.fill_random(rng);
+                        b.fill_random(rng);
+                        if (beta == 0.f)
+                            c.fill_value(std::numeric_limits<float>::quiet_NaN());  // must not be read
+                        else
+                            c.fill_random(rng);
+                        std::vector<double> want(static_cast<std::size_t>(s.m * s.n));
+                        for (index_t i = 0; i < s.m; ++i)
+                            for (index_t j = 0; j < s.n; ++j) {
+                                double acc = 0;
+                                for (index_t p = 0; p < s.k; ++p) acc += double(a.view()(i, p)) * b.view()(p, j);
+                                want[std::size_t(i * s.n + j)] = 1.5 * acc + (beta == 0.f ? 0.0 : beta * double(c.view()(i, j)));
+                            }
+                        be.template gemm<float>(1.5f, a.cview(), b.cview(), beta, c.view());
+                        INFO("m=" << s.m << " k=" << s.k << " n=" << s.n << " A " << name(la) << " B " << name(lb)
+                                  << " C " << name(lc) << " beta " << beta);
+                        for (index_t i = 0; i < s.m; ++i)
+                            for (index_t j = 0; j < s.n; ++j)
+                                REQUIRE(close(c.view()(i, j), want[std::size_t(i * s.n + j)], 1e-5 * (1 + s.k)));
+                        REQUIRE(c.slack_untouched());
+                    }
+}
+
+TEMPLATE_LIST_TEST_CASE("gemm takes transposes as views and applies the epilogue", "[backend][gemm]",
+                        backends_under_test)
+{
+    TestType be;
+    std::mt19937 rng(11);
+    const index_t m = 19, k = 23, n = 5;
+    stored_matrix<double> at(k, m, layout::row_major), bt(n, k, layout::padded), c(m, n, layout::row_major);
+    at.fill_random(rng);
+    bt.fill_random(rng);
+    std::vector<double> bias(n);
+    for (index_t j = 0; j < n; ++j) bias[std::size_t(j)] = 0.25 * double(j) - 0.5;
+    be.template gemm<double>(1.0, at.cview().transposed(), bt.cview().transposed(), 0.0, c.view(),
+                             tailor::bias_relu_epilogue<double>{bias.data()});
+    for (index_t i = 0; i < m; ++i)
+        for (index_t j = 0; j < n; ++j) {
+            double acc = bias[std::size_t(j)];
+            for (index_t p = 0; p < k; ++p) acc += at.view()(p, i) * bt.view()(j, p);
+            REQUIRE(close(c.view()(i, j), std::max(acc, 0.0), 1e-12));
+        }
+}
+
+TEMPLATE_LIST_TEST_CASE("gemm_batched multiplies every batch entry", "[backend][gemm]", backends_under_test)
+{
+    TestType be;
+    std::mt19937 rng(3);
+    const index_t batch = 3, m = 5, k = 7, n = 2;
+    std::vector<float> a(std::size_t(batch * m * k)), b(std::size_t(batch * k * n)), c(std::size_t(batch * m * n), 1.f);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (auto& x : a) x = u(rng);
+    for (auto& x : b) x = u(rng);
+    tailor::tensor_view<const float, 3> av(a.data(), {batch, m, k}), bv(b.data(), {batch, k, n});
+    tailor::tensor_view<float, 3> cv(c.data(), {batch, m, n});
+    be.template gemm_batched<float>(2.f, av, bv, 1.f, cv);
+    for (index_t q = 0; q < batch; ++q)
+        for (index_t i = 0; i < m; ++i)
+            for (index_t j = 0; j < n; ++j) {
+                double acc = 0;
+                for (index_t p = 0; p < k; ++p) acc += double(av(q, i, p)) * bv(q, p, j);
+                REQUIRE(close(cv(q, i, j), 2 * acc + 1, 1e-5));
+            }
+    tailor::tensor_view<float, 3> wrong(c.data(), {batch, m + 1, n});
+    REQUIRE_THROWS_AS(be.template gemm_batched<float>(1.f, av, bv, 0.f, wrong), tailor::shape_error);
+}
+
+TEMPLATE_LIST_TEST_CASE("gemm rejects mismatched shapes, naming the argument", "[backend][gemm][errors]",
+                        backends_under_test)
+{
+    TestType be;
+    float a[6] = {}, b[6] = {}, c[4] = {};
+    auto A = tailor::make_view(a, 2, 3);
+    try {
+        be.template gemm<float>(1.f, A, tailor::make_view(b, 2, 3), 0.f, tailor::make_view(c, 2, 2));
+        FAIL("expected a shape_error");
+    } catch (const tailor::shape_error& e) {
+        REQUIRE_THAT(e.what(), Catch::Contains("'b'") && Catch::Contains("[2, 3]"));
+    }
+    REQUIRE_THROWS_AS(be.template gemm<float>(1.f, A, tailor::make_view(b, 3, 2), 0.f, tailor::make_view(c, 4, 1)),
+                      tailor::shape_error);
+}
+
+namespace {
+
+/// Reference softmax family in double.
+std::vector<double> ref_logsumexp(matrix_view<const float> x)
+{
+    std::vector<double> out(std::size_t(x.rows()));
+    for (index_t i = 0; i < x.rows(); ++i) {
+        double m = -std::numeric_limits<double>::infinity();
+        for (index_t j = 0; j < x.cols(); ++j) m = std::max(m, double(x(i, j)));
+        double s = 0;
+        for (index_t j = 0; j < x.cols(); ++j) s += std::exp(double(x(i, j)) - m);
+        out[std::size_t(i)] = std::isinf(m) ? m : m + std::log(s);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("softmax, log-softmax and logsumexp are stable and exact", "[backend][softmax]",
+                        backends_under_test)
+{
+    TestType be;
+    std::mt19937 rng(5);
+    const index_t shapes[][2] = {{1, 1}, {1, 7}, {7, 1}, {13, 17}, {64, 1000}};
+    for (const auto& sh : shapes)
+        for (layout lx : all_layouts)
+            for (layout ly : all_layouts) {
+                stored_matrix<float> x(sh[0], sh[1], lx), y(sh[0], sh[1], ly), ly_(sh[0], sh[1], ly);
+                x.fill_random(rng, -30, 30);
+                if (sh[1] > 3) {  // extreme logits must neither overflow nor lose the winner
+                    x.view()(0, 1) = 1e4f;
+                    x.view()(0, 2) = -1e4f;
+                }
+                const auto lse = ref_logsumexp(x.cview());
+                std::vector<float> got_lse(static_cast<std::size_t>(sh[0]));
+                be.template logsumexp_rows<float>(x.cview(), tailor::make_view(got_lse.data(), sh[0]));
+                be.template softmax_rows<float>(x.cview(), y.view());
+                be.template log_softmax_rows<float>(x.cview(), ly_.view());
+                INFO(sh[0] << "x" << sh[1] << " X " << name(lx) << " Y " << name(ly));
+                for (index_t i = 0; i < sh[0]; ++i) {
+                    REQUIRE(close(got_lse[std::size_t(i)], lse[std::size_t(i)], 2e-6));
+                    double total = 0;
+                    for (index_t j = 0; j < sh[1]; ++j) {
+                        const double lp = double(x.view()(i, j)) - lse[std::size_t(i)];
+                        REQUIRE(close(ly_.view()(i, j), lp, 2e-6, 2e-6));
+                        REQUIRE(close(y.view()(i, j), std::exp(lp), 1e-5, 1e-7));
+                        total += y.view()(i, j);
+                    }
+                    REQUIRE(close(total, 1.0, 1e-5));
+                }
+                REQUIRE(y.slack_untouched());
+                REQUIRE(ly_.slack_untouched());
+            }
+}
+
+TEMPLATE_LIST_TEST_CASE("softmax works in place and handles infinities as documented", "[backend][softmax]",
+                        backends_under_test)
+{
+    TestType be;
+    const float inf = std::numeric_limits<float>::infinity();
+    float x[3 * 4] = {1, 2, 3, 4,  -inf, 0, -inf, 0,  -inf, -inf, -inf, -inf};
+    float lse[3];
+    be.template logsumexp_rows<float>(tailor::make_view(x, 3, 4), tailor::make_view(lse, 3));
+    REQUIRE(lse[1] == Approx(std::log(2.0)));
+    REQUIRE(lse[2] == -inf);  // an all -inf row has no mass: log 0
+    auto xv = tailor::make_view(x, 3, 4);
+    be.template softmax_rows<float>(xv, xv);  // in place
+    REQUIRE(x[0] + x[1] + x[2] + x[3] == Approx(1.f));
+    REQUIRE(x[3] == Approx(std::exp(4.0) / (std::exp(1.0) + std::exp(2.0) + std::exp(3.0) + std::exp(4.0))));
+    REQUIRE(x[4] == 0.f);
+    REQUIRE(x[5] == Approx(0.5f));
+    float nanrow[3] = {0.f, std::numeric_limits<float>::quiet_NaN(), 1.f}, out;
+    be.template logsumexp_rows<float>(tailor::make_view(nanrow, 1, 3), tailor::make_view(&out, 1));
+    REQUIRE(std::isnan(out));
+    float infrow[3] = {0.f, inf, 1.f};
+    be.template logsumexp_rows<float>(tailor::make_view(infrow, 1, 3), tailor::make_view(&out, 1));
+    REQUIRE(out == inf);
+}
+
+TEMPLATE_LIST_TEST_CASE("layer norm matches the reference", "[backend][layer_norm]", backends_under_test)
+{
+    TestType be;
+    std::mt19937 rng(9);
+    for (index_t cols : {1, 2, 31, 768})
+        for (layout lx : {layout::row_major, layout::column_major}) {
+            const index_t rows = 11;
+            stored_matrix<float> x(rows, cols, lx), y(rows, cols, layout::padded);
+            x.fill_random(rng, -3, 5);
+            std::vector<float> gamma(static_cast<std::size_t>(cols)), beta(static_cast<std::size_t>(cols));
+            for (index_t j = 0; j < cols; ++j) {
+                gamma[std::size_t(j)] = 1.f + 0.01f * float(j % 7);
+                beta[std::size_t(j)] = -0.1f * float(j % 5);
+            }
+            be.template layer_norm_rows<float>(x.cview(), tailor::make_view(gamma.data(), cols),
+                                               tailor::make_view(beta.data(), cols), 1e-5f, y.view());
+            for (index_t i = 0; i < rows; ++i) {
+                double mean = 0, var = 0;
+                for (index_t j = 0; j < cols; ++j) mean += x.view()(i, j);
+                mean /= double(cols);
+                for (index_t j = 0; j < cols; ++j) var += (x.view()(i, j) - mean) * (x.view()(i, j) - mean);
+                var /= double(cols);
+                for (index_t j = 0; j < cols; ++j) {
+                    const double want = (x.view()(i, j) - mean) / std::sqrt(var + 1e-5) * gamma[std::size_t(j)] +
+                                        beta[std::size_t(j)];
+                    REQUIRE(close(y.view()(i, j), want, 1e-4, 1e-5));
+                }
+            }
+            REQUIRE(y.slack_untouched());
+        }
+    float x[4] = {}, y[4], g[3] = {}, b[2] = {};
+    REQUIRE_THROWS_AS(be.template layer_norm_rows<float>(tailor::make_view(x, 2, 2), tailor::make_view(g, 3),
+                                                         tailor::make_view(b, 2), 1e-5f, tailor::make_view(y, 2, 2)),
+                      tailor::shape_error);
+    REQUIRE_THROWS_AS(be.template layer_norm_rows<float>(tailor::make_view(x, 2, 2), tailor::make_view(g, 2),
+                                                         tailor::make_view(b, 2), -1.f, tailor::make_view(y, 2, 2)),
+                      tailor::argument_error);
+}
+
+TEMPLATE_LIST_TEST_CASE("elementwise maps, fill and copy respect strides", "[backend][elementwise]",
+                        backends_under_test)
+{
+    TestType be;
+    std::mt19937 rng(13);
+    for (layout la : all_layouts)
+        for (layout lb : all_layouts) {
+            stored_matrix<float> a(17, 5, la), b(17, 5, lb), y(17, 5, layout::padded);
+            a.fill_random(rng);
+            b.fill_random(rng);
+            be.transform(a.cview(), y.view(), [](float v) { return 2.f * v + 1.f; });
+            for (index_t i = 0; i < 17; ++i)
+                for (index_t j = 0; j < 5; ++j) REQUIRE(y.view()(i, j) == 2.f * a.view()(i, j) + 1.f);
+            be.transform(a.cview(), b.cview(), y.view(), tailor::multiplies{});
+            for (index_t i = 0; i < 17; ++i)
+                for (index_t j = 0; j < 5; ++j) REQUIRE(y.view()(i, j) == a.view()(i, j) * b.view()(i, j));
+            be.template copy<float, 2>(a.cview(), b.view());
+            for (index_t i = 0; i < 17; ++i)
+                for (index_t j = 0; j < 5; ++j) REQUIRE(b.view()(i, j) == a.view()(i, j));
+            be.template fill<float, 2>(b.view(), 4.5f);
+            for (index_t i = 0; i < 17; ++i)
+                for (index_t j = 0; j < 5; ++j) REQUIRE(b.view()(i, j) == 4.5f);
+            REQUIRE(y.slack_untouched());
+            REQUIRE(b.slack_untouched());
+        }
+    float v[5] = {1, 2, 3, 4, 5}, w[5];
+    be.transform(vector_view<const float>(v, {3}, {2}), tailor::make_view(w, 3), [](float q) { return -q; });
+    REQUIRE((w[0] == -1.f && w[1] == -3.f && w[2] == -5.f));
+    REQUIRE_THROWS_AS(be.transform(tailor::make_view(v, 5), tailor::make_view(w, 4), [](float q) { return q; }),
+                      tailor::shape_error);
+}
+
+TEMPLATE_LIST_TEST_CASE("reductions over all, rows and columns", "[backend][reduce]", backends_under_test)
+{
+    TestType be;
+    std::mt19937 rng(17);
+    for (layout lx : all_layouts) {
+        const index_t rows = 23, cols = 9;
+        stored_matrix<double> x(rows, cols, lx);
+        x.fill_random(rng);
+        double total = 0, big = -1e300;
+        std::vector<double> row_sum(rows, 0.0), col_max(cols, -1e300);
+        for (index_t i = 0; i < rows; ++i)
+            for (index_t j = 0; j < cols; ++j) {
+                const double v = x.view()(i, j);
+                total += v;
+                big = std::max(big, v);
+                row_sum[std::size_t(i)] += v;
+                col_max[std::size_t(j)] = std::max(col_max[std::size_t(j)], v);
+            }
+        REQUIRE(close(be.reduce(x.cview(), 1.0, tailor::plus{}), total + 1.0, 1e-12));
+        REQUIRE(be.reduce(x.cview(), -1e300, tailor::maximum{}) == big);
+        REQUIRE(close(be.reduce(x.cview(), 0.0, square_plus{}), total, 1e-12));
+        std::vector<double> out_rows(rows), out_cols(cols);
+        be.template reduce_rows<double>(x.cview(), tailor::make_view(out_rows.data(), rows), 0.0, tailor::plus{});
+        be.template reduce_cols<double>(x.cview(), tailor::make_view(out_cols.data(), cols), -1e300, tailor::maximum{});
+        for (index_t i = 0; i < rows; ++i) REQUIRE(close(out_rows[std::size_t(i)], row_sum[std::size_t(i)], 1e-12));
+        for (index_t j = 0; j < cols; ++j) REQUIRE(out_cols[std::size_t(j)] == col_max[std::size_t(j)]);
+    }
+    float empty_dummy = 0;
+    REQUIRE(be.reduce(matrix_view<const float>(&empty_dummy, {0, 3}), 2.5f, tailor::plus{}) == 2.5f);
+    float v[4] = {1, 2, 3, 4};
+    REQUIRE(be.reduce(vector_view<const float>(v, {2}, {2}), 0.f, tailor::plus{}) == 4.f);
+}
+
+TEMPLATE_LIST_TEST_CASE("gather and scatter by index", "[backend][index]", backends_under_test)
+{
+    TestType be;
+    std::mt19937 rng(19);
+    stored_matrix<float> src(7, 3, layout::column_major), dst(5, 3, layout::padded);
+    src.fill_random(rng);
+    const std::int32_t idx[5] = {6, 0, 0, 3, 6};
+    be.template gather_rows<float>(src.cview(), tailor::make_view(idx, 5), dst.view());
+    for (index_t i = 0; i < 5; ++i)
+        for (index_t j = 0; j < 3; ++j) REQUIRE(dst.view()(i, j) == src.view()(idx[i], j));
+
+    stored_matrix<float> acc(7, 3, layout::row_major);
+    acc.fill_value(1.f);
+    be.template scatter_add_rows<float>(dst.cview(), tailor::make_view(idx, 5), acc.view());
+    for (index_t j = 0; j < 3; ++j) {
+        REQUIRE(acc.view()(6, j) == Approx(1.f + 2.f * src.view()(6, j)));  // index 6 appears twice
+        REQUIRE(acc.view()(0, j) == Approx(1.f + 2.f * src.view()(0, j)));
+        REQUIRE(acc.view()(3, j) == Approx(1.f + src.view()(3, j)));
+        REQUIRE(acc.view()(1, j) == 1.f);
+    }
+
+    const std::int64_t cols_idx[7] = {0, 2, 1, 1, 0, 2, 2};
+    float picked[7];
+    be.template gather_cols<float>(src.cview(), tailor::make_view(cols_idx, 7), tailor::make_view(picked, 7));
+    for (index_t i = 0; i < 7; ++i) REQUIRE(picked[i] == src.view()(i, cols_idx[i]));
+
+    const std::int32_t bad[5] = {0, 1, 7, 2, 3};
+    try {
+        be.template gather_rows<float>(src.cview(), tailor::make_view(bad, 5), dst.view());
+        FAIL("expected an index_error");
+    } catch (const tailor::index_error& e) {
+        REQUIRE_THAT(e.what(), Catch::Contains("'idx'") && Catch::Contains("7 at position 2"));
+    }
+    const std::int64_t negative[7] = {0, 0, -1, 0, 0, 0, 0};
+    REQUIRE_THROWS_AS(be.template gather_cols<float>(src.cview(), tailor::make_view(negative, 7),
+                                                     tailor::make_view(picked, 7)),
+                      tailor::index_error);
+}
+
+namespace {
+
+/// A fused per-row cross-entropy written only with the row kernels: the shape every
+/// softmax-family loss takes.
+struct cross_entropy_row {
+    const std::int32_t* labels;
+    matrix_view<float> grad;
+    template <class Row, class Kernels>
+    float operator()(index_t r, const Row& row, const Kernels& k) const
+    {
+        const float lse = k.logsumexp(row);
+        k.exp_shifted(row, lse, 1.f, grad.row(r));
+        grad(r, labels[r]) -= 1.f;
+        return lse - row(labels[r]);
+    }
+};
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("map_rows runs a fused functor with the row kernels", "[backend][map_rows]",
+                        backends_under_test)
+{
+    TestType be;
+    std::mt19937 rng(23);
+    for (layout lx : all_layouts) {
+        const index_t rows = 37, cols = 101;
+        stored_matrix<float> x(rows, cols, lx), grad(rows, cols, layout::padded);
+        x.fill_random(rng, -8, 8);
+        std::vector<std::int32_t> labels(rows);
+        for (index_t i = 0; i < rows; ++i) labels[std::size_t(i)] = std::int32_t((i * 7) % cols);
+        std::vector<float> loss(rows);
+        be.template map_rows<float>(x.cview(), tailor::make_view(loss.data(), rows),
+                                    cross_entropy_row{labels.data(), grad.view()});
+        const auto lse = ref_logsumexp(x.cview());
+        for (index_t i = 0; i < rows; ++i) {
+            const auto y = labels[std::size_t(i)];
+            REQUIRE(close(loss[std::size_t(i)], lse[std::size_t(i)] - x.view()(i, y), 2e-6, 2e-6));
+            for (index_t j = 0; j < cols; ++j) {
+                const double p = std::exp(double(x.view()(i, j)) - lse[std::size_t(i)]);
+                REQUIRE(close(grad.view()(i, j), p - (j == y ? 1.0 : 0.0), 1e-5, 1e-7));
+            }
+        }
+        REQUIRE(grad.slack_untouched());
+    }
+}
+
+TEMPLATE_LIST_TEST_CASE("row kernels: max, sum, dot, sum_exp on strided rows", "[backend][row_kernels]",
+                        backends_under_test)
+{
+    using kernels = typename TestType::row_kernels;
+    STATIC_REQUIRE(tailor::row_kernel_set<kernels, float, tailor::host_space>);
+    const kernels k{};
+    float data[10] = {1, -1, 2, -1, 3, -1, 4, -1, 5, -1};
+    vector_view<const float> odd(data, {5}, {2}), all(data, {10});
+    REQUIRE(k.max(odd) == 5.f);
+    REQUIRE(k.sum(odd) == 15.f);
+    REQUIRE(k.dot(odd, odd) == 55.f);
+    REQUIRE(k.sum_exp(odd, 5.f) == Approx(std::exp(-4.0) + std::exp(-3.0) + std::exp(-2.0) + std::exp(-1.0) + 1.0));
+    REQUIRE(k.max(all) == 5.f);
+    REQUIRE(k.max(vector_view<const float>(data, {0})) == -std::numeric_limits<float>::infinity());
+    REQUIRE(k.logsumexp(vector_view<const float>(data, {0})) == -std::numeric_limits<float>::infinity());
+}
