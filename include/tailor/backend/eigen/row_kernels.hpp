@@ -59,8 +59,12 @@ struct row_kernels {
     static void exp_shifted(vector_view<T> x, std::remove_const_t<T> shift, std::remove_const_t<T> scale,
                             vector_view<U> y)
     {
+        using V = std::remove_const_t<T>;
+        // Without AVX, Eigen's exp clamps its argument and returns a denormal for exp(-inf);
+        // flush arguments below the smallest normal so masked (-inf) logits give exactly 0.
+        static const V lowest_argument = std::log(std::numeric_limits<V>::min());
         with_array(x, [&](const auto& a) {
-            with_array(y, [&](auto b) { b = scale * (a - shift).exp(); });
+            with_array(y, [&](auto b) { b = ((a - shift) < lowest_argument).select(V(0), scale * (a - shift).exp()); });
         });
     }
 };
