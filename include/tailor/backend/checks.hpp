@@ -11,19 +11,19 @@ template <class A, class B, class C>
 void check_gemm(const A& a, const B& b, const C& c)
 {
     require<shape_error>(a.extent(1) == b.extent(0), "b",
-                         concat("rows equal to a's columns (", a.extent(1), ")"),
-                         format_extents(b.extents()));
+                         [&] { return concat("rows equal to a's columns (", a.extent(1), ")"); },
+                         [&] { return format_extents(b.extents()); });
     require_extents(c, "c", {a.extent(0), b.extent(1)});
 }
 
 template <class A, class B, class C>
 void check_gemm_batched(const A& a, const B& b, const C& c)
 {
-    require<shape_error>(a.extent(0) == b.extent(0), "b",
-                         concat("batch ", a.extent(0)), format_extents(b.extents()));
+    require<shape_error>(a.extent(0) == b.extent(0), "b", [&] { return concat("batch ", a.extent(0)); },
+                         [&] { return format_extents(b.extents()); });
     require<shape_error>(a.extent(2) == b.extent(1), "b",
-                         concat("rows equal to a's columns (", a.extent(2), ")"),
-                         format_extents(b.extents()));
+                         [&] { return concat("rows equal to a's columns (", a.extent(2), ")"); },
+                         [&] { return format_extents(b.extents()); });
     require_extents(c, "c", {a.extent(0), a.extent(1), b.extent(2)});
 }
 

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace tailor {
@@ -61,11 +62,23 @@ std::string concat(Parts&&... parts)
     return out.str();
 }
 
+/// A message part: a value, or a callable producing it. Callables let hot paths defer
+/// formatting (extents, concatenations) until a check has actually failed.
+template <class Part>
+decltype(auto) message_part(const Part& part)
+{
+    if constexpr (std::is_invocable_v<const Part&>)
+        return part();
+    else
+        return (part);
+}
+
 /// "tailor: argument 'tau': expected > 0, received -1"
 template <class Expected, class Received>
 std::string describe(std::string_view argument, const Expected& expected, const Received& received)
 {
-    return concat("tailor: argument '", argument, "': expected ", expected, ", received ", received);
+    return concat("tailor: argument '", argument, "': expected ", message_part(expected), ", received ",
+                  message_part(received));
 }
 
 template <class Error = argument_error, class Expected, class Received>
@@ -74,7 +87,8 @@ template <class Error = argument_error, class Expected, class Received>
     throw Error(describe(argument, expected, received));
 }
 
-/// Throws `Error` naming `argument` unless `condition` holds.
+/// Throws `Error` naming `argument` unless `condition` holds. Pass `expected` or
+/// `received` as a lambda when building it costs more than the check.
 template <class Error = argument_error, class Expected, class Received>
 void require(bool condition, std::string_view argument, const Expected& expected,
              const Received& received)

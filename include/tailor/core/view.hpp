@@ -70,10 +70,10 @@ public:
     {
         for (std::size_t d = 0; d < Rank; ++d)
             detail::require<shape_error>(extents[d] >= 0, "extents", "non-negative extents",
-                                         detail::format_extents(extents));
+                                         [&] { return detail::format_extents(extents); });
         for (std::size_t d = 0; d < Rank; ++d)
             detail::require<shape_error>(strides[d] >= 0, "strides", "non-negative strides",
-                                         detail::format_extents(strides));
+                                         [&] { return detail::format_extents(strides); });
         detail::require<shape_error>(data != nullptr || size() == 0, "data",
                                      "a non-null pointer for a non-empty view", "nullptr");
     }
@@ -174,10 +174,10 @@ public:
     /// The half-open range [begin, end) along dimension `dim`; checked.
     constexpr tensor_view slice(std::size_t dim, index_t begin, index_t end) const
     {
-        detail::require<shape_error>(dim < Rank, "dim", detail::concat("< ", Rank), dim);
+        detail::require<shape_error>(dim < Rank, "dim", [] { return detail::concat("< ", Rank); }, dim);
         detail::require<index_error>(0 <= begin && begin <= end && end <= extents_[dim], "range",
-                                     detail::concat("0 <= begin <= end <= ", extents_[dim]),
-                                     detail::concat("[", begin, ", ", end, ")"));
+                                     [&] { return detail::concat("0 <= begin <= end <= ", extents_[dim]); },
+                                     [&] { return detail::concat("[", begin, ", ", end, ")"); });
         tensor_view sub = *this;
         sub.data_ = extents_[dim] == 0 ? data_ : data_ + begin * strides_[dim];
         sub.extents_[dim] = end - begin;
@@ -204,12 +204,11 @@ public:
     tensor_view<T, NewRank, Space> reshaped(const extents_t<NewRank>& extents) const
     {
         detail::require<shape_error>(is_contiguous(), "view", "a contiguous view to reshape",
-                                     "strides " + detail::format_extents(strides_));
+                                     [&] { return "strides " + detail::format_extents(strides_); });
         index_t n = 1;
         for (auto e : extents) n *= e;
-        detail::require<shape_error>(n == size(), "extents",
-                                     detail::concat(size(), " elements"),
-                                     detail::format_extents(extents));
+        detail::require<shape_error>(n == size(), "extents", [&] { return detail::concat(size(), " elements"); },
+                                     [&] { return detail::format_extents(extents); });
         return tensor_view<T, NewRank, Space>(data_, extents);
     }
 
@@ -283,7 +282,7 @@ template <class T, std::size_t R, class S>
 void require_unit_inner_stride(const tensor_view<T, R, S>& view, std::string_view name)
 {
     require<shape_error>(view.has_unit_inner_stride(), name, "unit stride in the last dimension",
-                         "strides " + format_extents(view.strides()));
+                         [&] { return "strides " + format_extents(view.strides()); });
 }
 
 }  // namespace detail
