@@ -1,0 +1,115 @@
+#pragma once
+// Focal loss for softmax outputs, in log space. With lp = log p_k (from the row's
+// logsumexp) the modulating factor (1 - p)^gamma is exp(gamma log(1 - e^lp)) evaluated
+// with expm1 / log1p, so it neither turns negative nor NaN for gamma < 1 when p rounds to 1
+// (the failure of the (1 - softmax)^gamma * CE form the references report).
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "tailor/core/error.hpp"
+#include "tailor/loss/row_math.hpp"
+
+namespace tailor::loss {
+
+namespace detail {
+
+/// One target class's focal term f(lp) = -(1 - p)^gamma lp and slope = -df/dlp, in double.
+struct focal_term {
+    double value;
+    double slope;
+};
+
+inline focal_term focal_at(double lp, double gamma)
+{
+    lp = std::min(lp, 0.0);  // a rounding above 0 would make 1 - p negative
+    const double p = std::exp(lp);
+    const double q = -std::expm1(lp);  // 1 - p, exact near p = 1
+    double modulation = 1.0;           // q^gamma
+    if (gamma != 0.0) {
+        const double log_q = lp > -std::numbers::ln2 ? std::log(q) : std::log1p(-p);
+        modulation = std::exp(gamma * log_q);
+    }
+    // p lp / q, the factor of d(q^gamma)/dlp; its limit is -1 as p -> 1 and 0 as p -> 0.
+    const double ratio = q > 0.0 ? (p > 0.0 ? p * (lp / q) : 0.0) : -1.0;
+    return {-modulation * lp, modulation * (1.0 - gamma * ratio)};
+}
+
+}  // namespace detail
+
+/// l = sum_k c_k (-(1 - p_k)^gamma log p_k), p = softmax(z), c = t w. The references'
+/// per-class alpha is the class weight w (loss_options::class_weights); gamma = 0 is
+/// cross-entropy. Gradient: with s_k = -d/dlp_k of the term, grad = (sum_k c_k s_k) p - c s.
+struct focal {
+    double gamma = 2.0;
+
+    void validate(index_t) const
+    {
+        tailor::detail::require(std::isfinite(gamma) && gamma >= 0, "gamma", "a finite value >= 0", gamma);
+    }
+
+    template <class T, class Kernels>
+    T row(const row_context<T>& row, const sparse_target<T>& target, const Kernels& k) const
+    {
+        const index_t n = row.classes;
+        T* g = row.grad();
+        const auto s = softmax_numerators(row, k);
+        double loss = 0.0;
+        T mass = T(0);
+        T weighted_slope[2] = {T(0), T(0)};
+        for (int e = 0; e < target.count; ++e) {
+            const T c = target.coefficient[e];
+            if (!detail::is_nonzero(c)) continue;
+            const auto term = detail::focal_at(double(row.logits()[target.label[e]] - s.max) - double(s.log_total), gamma);
+            loss += double(c) * term.value;
+            weighted_slope[e] = static_cast<T>(double(c) * term.slope);
+            mass += weighted_slope[e];
+        }
+        detail::scale_row(g, n, row.grad_scale * mass / s.total);
+        for (int e = 0; e < target.count; ++e) g[target.label[e]] -= row.grad_scale * weighted_slope[e];
+        return static_cast<T>(loss);
+    }
+
+    template <class T, class Kernels>
+    T row(const row_context<T>& row, const dense_target<T>& target, const Kernels& k) const
+    {
+        const index_t n = row.classes;
+        T* g = row.grad();
+        const auto s = softmax_numerators(row, k);
+        const auto slope_row = detail::thread_row<T>(detail::buffer_slot::policy, n);
+        T* weighted_slope = slope_row.data();
+        double loss = 0.0;
+        detail::with_class_weights(row, [&](auto w) {
+            for (index_t j = 0; j < n; ++j) {
+                const T c = target.share[j] * w(j);
+                weighted_slope[j] = T(0);
+                if (!detail::is_nonzero(c)) continue;  // mixup rows are mostly zeros
+                const auto term = detail::focal_at(double(row.logits()[j] - s.max) - double(s.log_total), gamma);
+                loss += double(c) * term.value;
+                weighted_slope[j] = static_cast<T>(double(c) * term.slope);
+            }
+        });
+        const T mass = k.sum(vector_view<const T>(slope_row));
+        const T alpha = row.grad_scale * mass / s.total;
+        for (index_t j = 0; j < n; ++j) g[j] = alpha * g[j] - row.grad_scale * weighted_slope[j];
+        return static_cast<T>(loss);
+    }
+
+private:
+    /// exp(z_j - m) into the gradient row; returns m, their sum and its log.
+    template <class T>
+    struct numerators {
+        T max, total, log_total;
+    };
+
+    template <class T, class Kernels>
+    static numerators<T> softmax_numerators(const row_context<T>& row, const Kernels& k)
+    {
+        const T m = k.max(row.logits_row);
+        k.exp_shifted(row.logits_row, m, T(1), row.grad_row);
+        const T total = k.sum(vector_view<const T>(row.grad_row));
+        return {m, total, std::log(total)};
+    }
+};
+
+}  // namespace tailor::loss

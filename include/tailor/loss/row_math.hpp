@@ -1,0 +1,230 @@
+#pragma once
+// The per-row pieces every softmax-family loss is assembled from. A row arrives as
+// contiguous memory (the driver copies strided rows), so the elementwise steps are plain
+// loops the compiler vectorises; max, sum and exp come from the backend's row kernels.
+//
+// Two habits keep the loops vectorisable under the default strict-IEEE flags, where GCC
+// will not if-convert a float compare: selections are integer masks on bit patterns
+// (zero_unless), and reductions use independent lane accumulators (lane_sum). A third
+// keeps the row cheap: no view is constructed per row (a checked view construction formats
+// its would-be error message eagerly); rows come as views derived from existing ones.
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "tailor/core/config.hpp"
+#include "tailor/core/view.hpp"
+
+namespace tailor::loss {
+
+/// One sample's target restricted to the classes it names (1 for a hard label, 2 for a
+/// mixed pair of distinct classes): share t_k and coefficient t_k * w_k.
+template <class T>
+struct sparse_target {
+    int count = 0;
+    index_t label[2] = {0, 0};
+    T share[2] = {T(0), T(0)};
+    T coefficient[2] = {T(0), T(0)};
+};
+
+/// One sample's dense target: `share[k]` = t_k for every class, contiguous.
+template <class T>
+struct dense_target {
+    const T* share;
+};
+
+/// What a loss policy's row function sees: one sample's logits and gradient as contiguous
+/// rows (views for the row kernels, pointers for plain loops), the chain-rule factor of the
+/// reduction and the class weights.
+template <class T>
+struct row_context {
+    vector_view<const T> logits_row;
+    /// Output d(reduced loss)/d(logits) of this row; free for scratch until written.
+    vector_view<T> grad_row;
+    index_t classes;
+    /// d(reduced loss)/d(this row's loss): the reduction's factor times the sample weight.
+    T grad_scale;
+    /// w_k, contiguous, or null for all ones.
+    const T* class_weights;
+    /// sum_k w_k (the class count when unweighted).
+    T class_weight_sum;
+
+    const T* logits() const noexcept { return logits_row.data(); }
+    T* grad() const noexcept { return grad_row.data(); }
+    T class_weight(index_t k) const noexcept { return class_weights ? class_weights[k] : T(1); }
+};
+
+namespace detail {
+
+template <class T>
+using unsigned_bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+
+/// Per-thread rows for work that needs scratch (a strided row's copy, a second margin
+/// row). Each grows to the widest row seen and keeps its view, so the steady state neither
+/// allocates nor builds a view per row.
+enum class buffer_slot : int { logits = 0, grad = 1, targets = 2, policy = 3 };
+
+template <class T>
+vector_view<T> thread_row(buffer_slot slot, index_t n)
+{
+    struct cached_row {
+        std::vector<T> storage;
+        vector_view<T> view;
+    };
+    thread_local cached_row rows[4];
+    cached_row& row = rows[static_cast<int>(slot)];
+    if (row.view.extent(0) != n || row.view.data() == nullptr) {
+        if (row.storage.size() < std::max<std::size_t>(static_cast<std::size_t>(n), 1))
+            row.storage.resize(std::max<std::size_t>(static_cast<std::size_t>(n), 1));
+        row.view = vector_view<T>(row.storage.data(), {n});
+    }
+    return row.view;
+}
+
+/// `value` where `c` is non-zero, +0 where c is +-0: so a zero target times an infinite
+/// logit gap contributes 0, not NaN. Integer masking keeps the loop vectorisable.
+template <class T>
+inline T zero_unless(T c, T value)
+{
+    using U = unsigned_bits<T>;
+    const U nonzero = U((std::bit_cast<U>(c) << 1) != 0);
+    return std::bit_cast<T>(std::bit_cast<U>(value) & (U(0) - nonzero));
+}
+
+template <class T>
+inline bool is_nonzero(T c)
+{
+    using U = unsigned_bits<T>;
+    return (std::bit_cast<U>(c) << 1) != 0;
+}
+
+/// sum_{j < n} term(j) with eight independent accumulators, which the compiler maps to
+/// SIMD lanes without being allowed to reassociate a single running sum.
+template <class T, class Term>
+T lane_sum(index_t n, Term&& term)
+{
+    constexpr int lanes = 8;
+    T partial[lanes] = {};
+    index_t j = 0;
+    for (; j + lanes <= n; j += lanes)
+        for (int l = 0; l < lanes; ++l) partial[l] += term(j + l);
+    T total = T(0);
+    for (; j < n; ++j) total += term(j);
+    for (int l = 0; l < lanes; ++l) total += partial[l];
+    return total;
+}
+
+/// Calls f with an accessor for w_k: a constant 1 when unweighted, so that loop keeps no load.
+template <class T, class F>
+decltype(auto) with_class_weights(const row_context<T>& row, F&& f)
+{
+    if (row.class_weights) {
+        const T* w = row.class_weights;
+        return f([w](index_t k) { return w[k]; });
+    }
+    return f([](index_t) { return T(1); });
+}
+
+/// g_j *= factor
+template <class T>
+void scale_row(T* g, index_t n, T factor)
+{
+    for (index_t j = 0; j < n; ++j) g[j] *= factor;
+}
+
+/// g_j = scale * (z_j + bias_j) (bias may be null): the adjusted logits, written into the
+/// gradient row so no other buffer is needed.
+template <class T>
+void affine_row(const T* z, T scale, const T* bias, T* g, index_t n)
+{
+    if (bias) {
+        if (scale == T(1))
+            for (index_t j = 0; j < n; ++j) g[j] = z[j] + bias[j];
+        else
+            for (index_t j = 0; j < n; ++j) g[j] = scale * (z[j] + bias[j]);
+    } else {
+        for (index_t j = 0; j < n; ++j) g[j] = scale * z[j];
+    }
+}
+
+/// Softmax cross-entropy of one row against a sparse target, fused with its gradient.
+///
+/// `a` holds the logits the softmax sees (the caller's row, or the gradient row already
+/// filled with adjusted logits, which is then overwritten); `slope` = d a_j / d z_j. With
+/// c = ((1 - eps) t + eps / C) w and W = sum_k c_k:
+///   loss = sum_k c_k (lse(a) - a_k) = sum_k c_k (m - a_k) + W log sum_j exp(a_j - m)
+///   grad = grad_scale * slope * (W softmax(a) - c)
+/// measured from the row max m so large logits do not cancel. One exp per element.
+template <class T, class Kernels>
+T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T slope,
+                        const sparse_target<T>& target, T smoothing, const Kernels& k)
+{
+    const index_t n = row.classes;
+    const T* a = a_row.data();
+    T* g = row.grad();
+    const T m = k.max(a_row);
+    const T keep = T(1) - smoothing;
+    const T uniform = smoothing / static_cast<T>(n);
+    T mass = T(0), gap = T(0);
+    for (int e = 0; e < target.count; ++e) {
+        const T c = keep * target.coefficient[e];
+        mass += c;
+        gap += zero_unless(c, c * (m - a[target.label[e]]));
+    }
+    if (smoothing > T(0)) {
+        mass += uniform * row.class_weight_sum;
+        gap += uniform * with_class_weights(row, [&](auto w) {
+                   return lane_sum<T>(n, [&](index_t j) { return zero_unless(w(j), w(j) * (m - a[j])); });
+               });
+    }
+    k.exp_shifted(a_row, m, T(1), row.grad_row);
+    const T total = k.sum(vector_view<const T>(row.grad_row));
+    const T loss = gap + mass * std::log(total);
+
+    const T step = row.grad_scale * slope;
+    const T alpha = step * mass / total;
+    if (smoothing > T(0)) {
+        const T beta = step * uniform;
+        with_class_weights(row, [&](auto w) {
+            for (index_t j = 0; j < n; ++j) g[j] = alpha * g[j] - beta * w(j);
+        });
+    } else {
+        scale_row(g, n, alpha);
+    }
+    for (int e = 0; e < target.count; ++e) g[target.label[e]] -= step * keep * target.coefficient[e];
+    return loss;
+}
+
+/// The same against a dense target row.
+template <class T, class Kernels>
+T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T slope,
+                        const dense_target<T>& target, T smoothing, const Kernels& k)
+{
+    const index_t n = row.classes;
+    const T* a = a_row.data();
+    T* g = row.grad();
+    const T* t = target.share;
+    const T m = k.max(a_row);
+    const T keep = T(1) - smoothing;
+    const T uniform = smoothing / static_cast<T>(n);
+    return with_class_weights(row, [&](auto w) {
+        auto coefficient = [&](index_t j) { return (keep * t[j] + uniform) * w(j); };
+        const T mass = lane_sum<T>(n, coefficient);
+        const T gap = lane_sum<T>(n, [&](index_t j) {
+            const T c = coefficient(j);
+            return zero_unless(c, c * (m - a[j]));
+        });
+        k.exp_shifted(a_row, m, T(1), row.grad_row);
+        const T total = k.sum(vector_view<const T>(row.grad_row));
+        const T step = row.grad_scale * slope;
+        const T alpha = step * mass / total;
+        for (index_t j = 0; j < n; ++j) g[j] = alpha * g[j] - step * coefficient(j);
+        return gap + mass * std::log(total);
+    });
+}
+
+}  // namespace detail
+}  // namespace tailor::loss
