@@ -1,12 +1,16 @@
-// The metrics and optim rooms: accuracy, shot groups under both conventions, and the
-// optimisers against torch.optim trajectories (tools/optim_reference.py).
+// What training a head needs: the metrics and optim rooms (accuracy, shot groups under both
+// conventions, optimisers against torch.optim trajectories from tools/optim_reference.py)
+// and the cosine text-classifier head, its gradients checked by finite differences.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <vector>
 
+#include "tailor/backend/eigen/backend.hpp"
+#include "tailor/head/cosine_head.hpp"
 #include "tailor/metrics.hpp"
 #include "tailor/optim.hpp"
 
@@ -170,4 +174,71 @@ TEST_CASE("optimizers reject bad hyper-parameters and mismatched gradients", "[o
     } catch (const tailor::argument_error& e) {
         REQUIRE_THAT(e.what(), Catch::Contains("'nesterov'"));
     }
+}
+
+TEST_CASE("cosine head: zero-shot logits at W = I, gradients match finite differences", "[head]")
+{
+    const index_t batch = 5, dim = 7, classes = 4;
+    std::mt19937 rng(3);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    tailor::matrix<double> text({classes, dim}), features({batch, dim}), upstream({batch, classes});
+    for (auto& x : text) x = normal(rng);
+    for (auto& x : features) x = normal(rng);
+    for (auto& x : upstream) x = normal(rng);
+    tailor::eigen::backend be;
+    tailor::cosine_head<double> head(text.view(), 2.5);
+    tailor::matrix<double> logits({batch, classes});
+    tailor::cosine_head<double>::workspace ws;
+    head.forward(be, features.view(), logits.view(), ws);
+    for (index_t b = 0; b < batch; ++b)
+        for (index_t c = 0; c < classes; ++c) {
+            double dot = 0, nf = 0, nt = 0;
+            for (index_t d = 0; d < dim; ++d) {
+                dot += features(b, d) * text(c, d);
+                nf += features(b, d) * features(b, d);
+                nt += text(c, d) * text(c, d);
+            }
+            REQUIRE(logits(b, c) == Approx(2.5 * dot / std::sqrt(nf * nt)).epsilon(1e-12));
+        }
+
+    // A random W, then L = sum(upstream * logits): compare dL/dW and dL/dF with central differences.
+    for (index_t i = 0; i < dim; ++i)
+        for (index_t j = 0; j < dim; ++j) head.weight()(i, j) += 0.3 * normal(rng);
+    auto objective = [&] {
+        tailor::cosine_head<double>::workspace w2;
+        tailor::matrix<double> z({batch, classes});
+        head.forward(be, features.view(), z.view(), w2);
+        double total = 0;
+        for (index_t b = 0; b < batch; ++b)
+            for (index_t c = 0; c < classes; ++c) total += upstream(b, c) * z(b, c);
+        return total;
+    };
+    tailor::matrix<double> grad_w({dim, dim}), grad_f({batch, dim});
+    head.forward(be, features.view(), logits.view(), ws);
+    head.backward(be, features.view(), upstream.view(), ws, grad_w.view(), false, grad_f.view());
+    const double h = 1e-6;
+    for (index_t i = 0; i < dim; ++i)
+        for (index_t j = 0; j < dim; ++j) {
+            double& w = head.weight()(i, j);
+            const double saved = w;
+            w = saved + h;
+            const double up = objective();
+            w = saved - h;
+            const double down = objective();
+            w = saved;
+            REQUIRE(grad_w(i, j) == Approx((up - down) / (2 * h)).epsilon(1e-6).margin(1e-8));
+        }
+    for (index_t b = 0; b < batch; ++b)
+        for (index_t d = 0; d < dim; ++d) {
+            const double saved = features(b, d);
+            features(b, d) = saved + h;
+            const double up = objective();
+            features(b, d) = saved - h;
+            const double down = objective();
+            features(b, d) = saved;
+            REQUIRE(grad_f(b, d) == Approx((up - down) / (2 * h)).epsilon(1e-6).margin(1e-8));
+        }
+    tailor::matrix<double> zero_text({2, dim});
+    REQUIRE_THROWS_AS(tailor::cosine_head<double>(zero_text.view(), 1.0), tailor::argument_error);
+    REQUIRE_THROWS_AS(tailor::cosine_head<double>(text.view(), 0.0), tailor::argument_error);
 }

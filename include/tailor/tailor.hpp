@@ -7,7 +7,18 @@
 #include "tailor/core/memory_space.hpp"
 #include "tailor/core/random.hpp"
 #include "tailor/core/tensor.hpp"
+#include "tailor/core/targets.hpp"
 #include "tailor/core/view.hpp"
+
+// The algorithm rooms need only the core; text/ and io/ need optional libraries and are
+// included on their own (tailor/text/clip_tokenizer.hpp, tailor/io/safetensors.hpp).
+#include "tailor/head.hpp"
+#include "tailor/loss.hpp"
+#include "tailor/metrics.hpp"
+#include "tailor/mixup.hpp"
+#include "tailor/optim.hpp"
+#include "tailor/sampling.hpp"
+#include "tailor/text/anchor_sentences.hpp"
 
 #if __has_include(<Eigen/Core>)
 #include "tailor/backend/eigen/backend.hpp"
