@@ -1,6 +1,8 @@
 // tailor-demo: LFM's decoupled stage 2 on a generated long-tailed world (see world.hpp),
 // every method of the comparison trained on the same frozen features, reported as the
-// papers report it, plus sweeps of LFM's alpha and tau.
+// papers report it, plus sweeps of LFM's alpha and tau. VL-LTR's LGR head trains on the
+// same features and the world's anchor sentences; its image branch, text branch and fused
+// prediction are three rows of the table.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -69,11 +71,12 @@ std::vector<method> main_methods(const world& w, const tailor::class_index& inde
     if (only.empty()) return all;
     std::vector<method> chosen;
     for (const auto& name : only) {
+        if (name == "LGR") continue;  // trained by train_lgr, not a cosine-head method
         auto it = std::find_if(all.begin(), all.end(), [&](const method& m) { return m.name == name; });
         if (it == all.end()) {
             std::string known;
             for (const auto& m : all) known += (known.empty() ? "" : ", ") + m.name;
-            tailor::detail::fail("--methods", "one of " + known, name);
+            tailor::detail::fail("--methods", "one of " + known + ", LGR", name);
         }
         chosen.push_back(*it);
     }
@@ -122,14 +125,16 @@ int main(int argc, char** argv)
     world_options wo;
     training_options to;
     lfm_options lo;
+    lgr_options go;
     std::string out_dir = "demo-output";
     std::vector<std::string> only;
     std::vector<double> alpha_sweep = {0.0, 0.1, 0.25, 0.5, 1.0};
     std::vector<double> tau_sweep = {0.02, 0.05, 0.2, 1.0};
-    bool no_sweep = false, progress = isatty(STDERR_FILENO) != 0, no_progress = false;
+    bool no_sweep = false, save_logits = false, progress = isatty(STDERR_FILENO) != 0, no_progress = false;
     int threads = 1;
 
-    CLI::App app{"tailor demo: text-guided mixup (LFM) against the long-tail baselines on a generated world"};
+    CLI::App app{"tailor demo: text-guided mixup (LFM) against the long-tail baselines and VL-LTR's LGR head on a "
+                 "generated world"};
     auto* world_group = app.add_option_group("world", "The generated long-tailed world");
     world_group->add_option("--classes", wo.classes, "Number of classes")->capture_default_str();
     world_group->add_option("--super-classes", wo.super_classes, "Semantic super-classes")->capture_default_str();
@@ -146,7 +151,13 @@ int main(int argc, char** argv)
     world_group->add_option("--variation", wo.variation, "Within-class variation in the super-class subspace")
         ->capture_default_str();
     world_group->add_option("--noise", wo.noise, "Isotropic image noise")->capture_default_str();
-    auto* train_group = app.add_option_group("training", "Stage-2 training of W_I");
+    world_group->add_option("--anchors-min", wo.anchors_min, "Fewest anchor sentences of a class (LGR)")->capture_default_str();
+    world_group->add_option("--anchors-max", wo.anchors_max, "Most anchor sentences of a class, M (LGR)")->capture_default_str();
+    world_group->add_option("--anchor-spread", wo.anchor_spread,
+                            "Isotropic noise of anchor sentences around their class's text embedding")
+        ->capture_default_str();
+    auto* train_group = app.add_option_group(
+        "training", "Stage-2 training of W_I (epochs, batch, warm-up and seed also drive the LGR head)");
     train_group->add_option("--epochs", to.epochs, "Epochs per method")->capture_default_str();
     train_group->add_option("--batch", to.batch, "Batch size")->capture_default_str();
     train_group->add_option("--lr", to.lr, "Peak learning rate (SGD, cosine schedule)")->capture_default_str();
@@ -167,7 +178,24 @@ int main(int argc, char** argv)
     lfm_group->add_option("--mms-temperature", lo.mms_temperature, "MMS temperature T")->capture_default_str();
     lfm_group->add_option("--remix-kappa", lo.remix_kappa, "Remix kappa")->capture_default_str();
     lfm_group->add_option("--remix-tau", lo.remix_tau, "Remix tau")->capture_default_str();
-    app.add_option("--methods", only, "Only these methods (default: all)");
+    auto* lgr_group = app.add_option_group("LGR", "VL-LTR's LGR head on the same features (alpha, text scale and sampling as "
+                                             "VL-LTR; AdamW settings are the demo's documented defaults)");
+    lgr_group->add_option("--lgr-alpha", go.alpha, "Fusion weight of the image branch: alpha p_img + (1 - alpha) p_txt")
+        ->capture_default_str();
+    lgr_group->add_option("--lgr-lr", go.lr, "AdamW peak learning rate (cosine schedule, --warmup-epochs)")
+        ->capture_default_str();
+    lgr_group->add_option("--lgr-weight-decay", go.weight_decay, "AdamW weight decay of the weight matrices")
+        ->capture_default_str();
+    lgr_group->add_option("--lgr-hidden", go.hidden, "Hidden width of the image-branch MLP (0: 4 D)")->capture_default_str();
+    lgr_group->add_option("--lgr-text-scale", go.text_scale, "exp(logit_scale) of the text branch (frozen)")
+        ->capture_default_str();
+    lgr_group->add_option("--lgr-square-root", go.square_root,
+                          "Square-root class sampling (true, VL-LTR's) or instance-balanced (false)")
+        ->capture_default_str();
+    app.add_option("--methods", only,
+                   "Only these methods (default: all): zero-shot, CE, BalCE, Focal, LDAM-DRW, MMS, Mixup, Remix, "
+                   "LFM+CE, LFM+MMS, LGR (its three rows)");
+    app.add_flag("--save-logits", save_logits, "Also write the LGR head's test logits of both branches (lgr_logits.csv)");
     app.add_option("--alpha-sweep", alpha_sweep, "alpha values of the LFM+CE sweep")->capture_default_str();
     app.add_option("--tau-sweep", tau_sweep, "tau values of the LFM+CE sweep")->capture_default_str();
     app.add_flag("--no-sweep", no_sweep, "Skip the alpha and tau sweeps");
@@ -188,6 +216,10 @@ int main(int argc, char** argv)
         tailor::detail::require(std::isfinite(to.cosine_scale) && to.cosine_scale > 0, "--scale", "> 0", to.cosine_scale);
         tailor::detail::require(lo.drw_fraction >= 0 && lo.drw_fraction <= 1, "--drw-fraction", "a value in [0, 1]",
                                 lo.drw_fraction);
+        tailor::detail::require(go.alpha >= 0 && go.alpha <= 1, "--lgr-alpha", "a value in [0, 1]", go.alpha);
+        tailor::detail::require(std::isfinite(go.text_scale) && go.text_scale > 0, "--lgr-text-scale", "> 0",
+                                go.text_scale);
+        tailor::detail::require(go.hidden >= 0, "--lgr-hidden", ">= 0", go.hidden);
         const auto started = std::chrono::steady_clock::now();
         const std::filesystem::path out(out_dir);
         std::error_code ec;
@@ -216,12 +248,35 @@ int main(int argc, char** argv)
 
         std::vector<table_row> rows;
         std::vector<series> per_class_plot;
-        for (const auto& m : main_methods(w, index, lo, to, only)) {
-            const auto r = train_and_predict(w, m, to);
-            save_predictions(m.name, "", r);
-            rows.push_back({m.name, "", evaluate(w, r.predictions), r.final_loss});
-            if (m.name == "zero-shot" || m.name == "CE" || m.name == "BalCE" || m.name == "LFM+CE" || m.name == "LFM+MMS")
-                per_class_plot.push_back(binned_accuracy(w, r));
+        const bool want_lgr = only.empty() || std::find(only.begin(), only.end(), "LGR") != only.end();
+        const bool want_others = only.empty() || std::any_of(only.begin(), only.end(), [](const auto& m) { return m != "LGR"; });
+        auto plotted = [](const std::string& name) {
+            return name == "zero-shot" || name == "CE" || name == "BalCE" || name == "LFM+CE" || name == "LFM+MMS" ||
+                   name == "LGR image" || name == "LGR fused";
+        };
+        auto record = [&](const method_result& r) {
+            save_predictions(r.name, "", r);
+            rows.push_back({r.name, "", evaluate(w, r.predictions), r.final_loss});
+            if (plotted(r.name)) per_class_plot.push_back(binned_accuracy(w, r));
+        };
+        if (want_others)
+            for (const auto& m : main_methods(w, index, lo, to, only)) record(train_and_predict(w, m, to));
+        if (want_lgr) {
+            const auto lgr = train_lgr(w, go, to);
+            for (const auto* r : {&lgr.image, &lgr.text, &lgr.fused}) record(*r);
+            if (save_logits) {
+                auto file = open_output(out / "lgr_logits.csv");
+                file.precision(9);
+                file << "sample,branch";
+                for (index_t c = 0; c < wo.classes; ++c) file << ",c" << c;
+                file << '\n';
+                for (const auto& [branch, logits] : {std::pair{"image", &lgr.image_logits}, std::pair{"text", &lgr.text_logits}})
+                    for (index_t i = 0; i < logits->extent(0); ++i) {
+                        file << i << ',' << branch;
+                        for (index_t c = 0; c < wo.classes; ++c) file << ',' << (*logits)(i, c);
+                        file << '\n';
+                    }
+            }
         }
         print_table(rows, tailor::metrics::paper_convention);
         write_svg_chart(out / "per_class_accuracy.svg", "Per-class accuracy against training count (binned means)",
@@ -271,11 +326,17 @@ int main(int argc, char** argv)
                            {"training", {{"epochs", to.epochs}, {"batch", to.batch}, {"lr", to.lr}, {"scale", to.cosine_scale},
                                          {"seed", to.seed}}},
                            {"lfm", {{"alpha", lo.alpha}, {"tau", lo.tau}, {"beta", lo.beta_a}}},
+                           {"lgr", {{"alpha", go.alpha}, {"lr", go.lr}, {"weight_decay", go.weight_decay},
+                                    {"hidden", go.hidden == 0 ? 4 * wo.dim : go.hidden}, {"text_scale", go.text_scale},
+                                    {"sampling", go.square_root ? "square_root" : "instance_balanced"},
+                                    {"anchors_min", wo.anchors_min}, {"anchors_max", wo.anchors_max},
+                                    {"anchor_spread", wo.anchor_spread}}},
                            {"results", to_json(all_rows)}};
         open_output(out / "results.json") << doc.dump(1) << '\n';
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        fmt::print("\nwrote {}/{{results.csv, results.json, predictions.csv, classes.csv, per_class_accuracy.svg{}}} in {:.1f} s\n",
-                   out_dir, no_sweep ? "" : ", sweep_alpha.svg, sweep_tau.svg", seconds);
+        fmt::print("\nwrote {}/{{results.csv, results.json, predictions.csv, classes.csv, per_class_accuracy.svg{}{}}} in {:.1f} s\n",
+                   out_dir, no_sweep ? "" : ", sweep_alpha.svg, sweep_tau.svg",
+                   want_lgr && save_logits ? ", lgr_logits.csv" : "", seconds);
     } catch (const tailor::error& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 2;

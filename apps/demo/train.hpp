@@ -1,6 +1,8 @@
 #pragma once
 // Decoupled stage 2 of LFM on frozen features: train the D x D map W of the cosine head
 // against fixed class text embeddings with one loss and, optionally, one mixup batcher.
+// And VL-LTR's LGR head on the same frozen features and the world's anchor sentences
+// (train_lgr): image branch, text branch and their fusion.
 #include <cstdio>
 #include <functional>
 #include <optional>
@@ -12,6 +14,7 @@
 
 #include "tailor/backend/eigen/backend.hpp"
 #include "tailor/head/cosine_head.hpp"
+#include "tailor/head/lgr.hpp"
 #include "tailor/loss.hpp"
 #include "tailor/metrics.hpp"
 #include "tailor/mixup.hpp"
@@ -173,6 +176,131 @@ inline method_result train_and_predict(const world& w, const method& m, const tr
     }
     result.predictions = predict(be, head, w.test);
     return result;
+}
+
+/// VL-LTR's LGR head on the frozen features (documented defaults, not tuned on this world).
+struct lgr_options {
+    double alpha = 0.2;          ///< fusion weight of the image branch (the paper's ImageNet-LT / Places-LT value)
+    double lr = 1e-3;            ///< AdamW peak learning rate (cosine schedule, the shared warm-up)
+    double weight_decay = 0.05;  ///< AdamW decoupled weight decay on the weight matrices (none on biases and LayerNorms)
+    index_t hidden = 0;          ///< hidden width of the image MLP; 0: 4 D
+    double text_scale = 100.0;   ///< exp(logit_scale) of the text branch, CLIP's value, kept frozen
+    bool square_root = true;     ///< square-root class sampling (VL-LTR's); false: instance-balanced
+};
+
+/// The LGR head's three read-outs, in this order: image branch, text branch, fusion.
+struct lgr_results {
+    method_result image, text, fused;
+    tailor::matrix<float> image_logits, text_logits;  ///< [N_test, C]
+};
+
+namespace detail {
+
+template <class Sampler>
+void run_lgr_epochs(const world& w, const Sampler& sampler, const lgr_options& lo, const training_options& o,
+                    tailor::eigen::backend& be, tailor::head::lgr_head<float>& head,
+                    const tailor::head::lgr_anchor_bank<float>& bank, lgr_results& out)
+{
+    const index_t D = w.options.dim, B = o.batch;
+    const index_t n = w.train.features.extent(0), steps_per_epoch = (n + B - 1) / B;
+    const tailor::optim::cosine_schedule schedule(lo.lr, o.epochs * steps_per_epoch, o.warmup_epochs * steps_per_epoch, 0.0);
+    // Two parameter groups: weight matrices decayed, vectors (biases, LayerNorm affines) not.
+    std::vector<tailor::optim::parameter<float>> decayed, undecayed;
+    std::vector<tailor::vector_view<float>> values;
+    head.params.for_each([&](const char*, tailor::vector_view<float> v) { values.push_back(v); });
+    std::size_t k = 0;
+    head.grads.for_each([&](const char* name, tailor::vector_view<float> g) {
+        const std::string_view s(name);
+        const bool matrix = s.ends_with("_weight") && !s.ends_with("norm_weight");
+        (matrix ? decayed : undecayed).push_back({values[k++], g});
+    });
+    tailor::optim::adamw_optimizer<float, tailor::optim::cosine_schedule> decay_step(
+        decayed, tailor::optim::adamw{.weight_decay = lo.weight_decay}, schedule);
+    tailor::optim::adamw_optimizer<float, tailor::optim::cosine_schedule> plain_step(
+        undecayed, tailor::optim::adamw{.weight_decay = 0.0}, schedule);
+
+    const tailor::philox4x32_10 generator(o.seed);
+    tailor::matrix<float> batch_features({B, D});
+    std::vector<std::int32_t> batch_labels(static_cast<std::size_t>(B));
+    tailor::head::lgr_activations<float> act;
+    progress_bar bar(o.progress, "LGR", o.epochs);
+    for (index_t epoch = 0; epoch < o.epochs; ++epoch) {
+        double image_loss = 0, text_loss = 0;
+        index_t batches = 0;
+        const auto order = sampler.epoch(generator, epoch);
+        for (auto items : order.batches(B)) {
+            const auto rows = static_cast<index_t>(items.size());
+            for (index_t b = 0; b < rows; ++b) {
+                const auto i = static_cast<index_t>(items[std::size_t(b)]);
+                for (index_t d = 0; d < D; ++d) batch_features(b, d) = w.train.features(i, d);
+                batch_labels[std::size_t(b)] = w.train.labels[std::size_t(i)];
+            }
+            const auto value = head.loss_and_gradients(
+                be, bank, tailor::matrix_view<const float>(batch_features.view().slice(0, 0, rows)),
+                tailor::loss::cross_entropy{},
+                tailor::hard_targets<std::int32_t>{tailor::make_view(static_cast<const std::int32_t*>(batch_labels.data()), rows)},
+                act);
+            decay_step.step();
+            plain_step.step();
+            image_loss += value.image;
+            text_loss += value.text;
+            ++batches;
+        }
+        out.image.final_loss = image_loss / double(std::max<index_t>(batches, 1));
+        out.text.final_loss = text_loss / double(std::max<index_t>(batches, 1));
+        out.fused.final_loss = out.image.final_loss + out.text.final_loss;
+        bar.update(epoch + 1, out.fused.final_loss);
+    }
+}
+
+}  // namespace detail
+
+/// Trains the LGR head with CE on both branches (VL-LTR's loss) and predicts the test set
+/// from the image branch, the text branch and their probability fusion with lo.alpha.
+inline lgr_results train_lgr(const world& w, const lgr_options& lo, const training_options& o)
+{
+    tailor::eigen::backend be;
+    const index_t C = w.options.classes, D = w.options.dim;
+    const auto bank = tailor::head::lgr_anchor_bank<float>::from_padded(
+        be, tailor::tensor_view<const float, 3>(w.anchors.view()),
+        tailor::make_view(w.anchor_counts.data(), C));
+    tailor::head::lgr_config config{.dim = D, .classes = C, .hidden = lo.hidden};
+    config.logit_scale = std::log(lo.text_scale);
+    tailor::head::lgr_head<float> head(config, tailor::philox4x32_10(o.seed, 2000));
+
+    lgr_results out{{"LGR image", {}, 0.0}, {"LGR text", {}, 0.0}, {"LGR fused", {}, 0.0}, {}, {}};
+    const auto index = tailor::class_index::from_labels(
+        tailor::make_view(w.train.labels.data(), static_cast<index_t>(w.train.labels.size())), C);
+    if (lo.square_root)
+        detail::run_lgr_epochs(w, tailor::class_sampler<tailor::square_root>(index), lo, o, be, head, bank, out);
+    else
+        detail::run_lgr_epochs(w, tailor::class_sampler<tailor::instance_balanced>(index), lo, o, be, head, bank, out);
+
+    // Test predictions in chunks (the scores are [2 chunk, C M]).
+    const index_t n = w.test.features.extent(0), chunk = 512;
+    out.image_logits = tailor::matrix<float>({n, C});
+    out.text_logits = tailor::matrix<float>({n, C});
+    tailor::matrix<float> fused({n, C});
+    tailor::head::lgr_activations<float> act;
+    for (index_t begin = 0; begin < n; begin += chunk) {
+        const index_t rows = std::min(chunk, n - begin);
+        head.forward(be, bank, tailor::matrix_view<const float>(w.test.features.view().slice(0, begin, begin + rows)), act);
+        for (index_t i = 0; i < rows; ++i)
+            for (index_t c = 0; c < C; ++c) {
+                out.image_logits(begin + i, c) = act.image_logits(i, c);
+                out.text_logits(begin + i, c) = act.text_logits(i, c);
+            }
+    }
+    tailor::head::fuse_probabilities<float>(be, out.image_logits.view(), out.text_logits.view(), float(lo.alpha),
+                                           fused.view());
+    auto argmax = [&](const tailor::matrix<float>& scores, method_result& r) {
+        r.predictions.resize(static_cast<std::size_t>(n));
+        tailor::metrics::argmax_rows<float>(scores.view(), tailor::make_view(r.predictions.data(), n));
+    };
+    argmax(out.image_logits, out.image);
+    argmax(out.text_logits, out.text);
+    argmax(fused, out.fused);
+    return out;
 }
 
 }  // namespace demo

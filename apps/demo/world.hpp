@@ -9,10 +9,15 @@
 //                   (g: one modality-gap direction shared by all classes, v_c ~ N(0, I/D))
 //   image of c:     x = normalise(m_c + B_s z + noise * e),  z ~ N(0, variation^2 I_r / r)
 //                   e ~ N(0, I/D)
+//   anchors of c:   m_c ~ Uniform{anchors_min, ..., anchors_max} sentences (ragged; M = anchors_max)
+//                   v_cm = normalise(t_c + anchor_spread * w_cm),  w_cm ~ N(0, I/D)
+//                   (the text side of VL-LTR's LGR head: several noisy descriptions per class,
+//                   scattered around the class's prompt embedding, none of them visual)
 // Training counts follow the exponential profile floor(n_max (1/IF)^(rank/(C-1))), with ranks
 // assigned to classes by a seeded permutation, independent of super-class membership; the
 // test set is balanced. Every draw comes from one Philox stream per purpose, so a seed
-// fixes the world.
+// fixes the world, and the anchors' stream is separate: changing the anchor options leaves
+// the features, counts and text embeddings unchanged.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -41,6 +46,9 @@ struct world_options {
     double centre_spread = 0.35;
     double variation = 1.2;
     double noise = 0.6;
+    index_t anchors_min = 4;      ///< fewest anchor sentences of a class
+    index_t anchors_max = 16;     ///< most anchor sentences of a class (M, the padded width)
+    double anchor_spread = 0.5;   ///< isotropic noise of a sentence around its class's text embedding
     std::uint64_t seed = 7;
 
     void validate() const
@@ -56,7 +64,10 @@ struct world_options {
         require(std::isfinite(imbalance) && imbalance >= 1 && imbalance <= double(max_count), "imbalance",
                 tailor::detail::concat("a value in [1, max_count = ", max_count, "]"), imbalance);
         require(test_per_class >= 1, "test_per_class", ">= 1", test_per_class);
-        for (double v : {text_spread, gap, centre_spread, variation, noise})
+        require(anchors_min >= 1, "anchors_min", ">= 1", anchors_min);
+        require(anchors_max >= anchors_min, "anchors_max", tailor::detail::concat(">= anchors_min = ", anchors_min),
+                anchors_max);
+        for (double v : {text_spread, gap, centre_spread, variation, noise, anchor_spread})
             require(std::isfinite(v) && v >= 0, "world spread parameters", "finite values >= 0", v);
     }
 };
@@ -72,6 +83,8 @@ struct world {
     std::vector<std::int32_t> super_class_of;
     std::vector<std::int64_t> counts;    // training count per class
     labelled_features train, test;
+    tailor::tensor<float, 3> anchors;          // [C, M, D] anchor sentences, rows past anchor_counts[c] zero
+    std::vector<std::int32_t> anchor_counts;   // [C], m_c in [anchors_min, anchors_max]
 };
 
 namespace detail {
@@ -92,7 +105,7 @@ inline world make_world(const world_options& o)
 {
     o.validate();
     const index_t C = o.classes, D = o.dim, S = o.super_classes, r = o.variation_rank;
-    tailor::philox4x32_10 structure(o.seed, 0), sampling(o.seed, 1), counts_rng(o.seed, 2);
+    tailor::philox4x32_10 structure(o.seed, 0), sampling(o.seed, 1), counts_rng(o.seed, 2), anchors_rng(o.seed, 3);
     const double unit = 1.0 / std::sqrt(double(D));
 
     tailor::matrix<float> super_dir({S, D}), basis({S, D * r}), gap_dir({1, D});
@@ -103,7 +116,7 @@ inline world make_world(const world_options& o)
     detail::normalise(gap_dir.data(), D);
 
     world w{o, tailor::matrix<float>({C, D}), std::vector<std::int32_t>(std::size_t(C)),
-            std::vector<std::int64_t>(std::size_t(C)), {}, {}};
+            std::vector<std::int64_t>(std::size_t(C)), {}, {}, {}, {}};
     tailor::matrix<float> centre({C, D});
     for (index_t c = 0; c < C; ++c) {
         const index_t s = c % S;  // super-classes interleave so class id says nothing about counts
@@ -150,6 +163,20 @@ inline world make_world(const world_options& o)
     };
     draw(w.train, [&](index_t c) { return index_t(w.counts[std::size_t(c)]); });
     draw(w.test, [&](index_t) { return o.test_per_class; });
+
+    // Anchor sentences, after everything else and from their own stream.
+    const index_t M = o.anchors_max, span = o.anchors_max - o.anchors_min + 1;
+    w.anchors = tailor::tensor<float, 3>({C, M, D});
+    w.anchor_counts.resize(std::size_t(C));
+    for (index_t c = 0; c < C; ++c) {
+        const auto m_c = o.anchors_min + std::min(span - 1, index_t(tailor::uniform_real<double>(anchors_rng) * double(span)));
+        w.anchor_counts[std::size_t(c)] = std::int32_t(m_c);
+        for (index_t m = 0; m < m_c; ++m) {
+            float* v = &w.anchors(c, m, 0);
+            for (index_t d = 0; d < D; ++d) v[d] = w.text(c, d) + detail::gaussian(anchors_rng, o.anchor_spread * unit);
+            detail::normalise(v, D);
+        }
+    }
     return w;
 }
 
