@@ -1,6 +1,7 @@
 #pragma once
 // Element plumbing shared by the CPU backends: strided elementwise maps, fills, copies,
 // gathers and scatters. The numerically interesting ops live in each backend's folder.
+#include <tuple>
 #include <type_traits>
 
 #include "tailor/backend/checks.hpp"
@@ -17,16 +18,47 @@ void for_each_2d(index_t rows, index_t cols, F&& f)
     });
 }
 
+}  // namespace tailor::cpu
+
+// Internal helpers sit in tailor::detail beside the checks, so `detail::` reads the same below.
+namespace tailor::detail {
+
+/// Serial elementwise visit of same-shaped views of any rank: the innermost loop runs
+/// over the last dimension so unit-stride views stream.
+template <std::size_t R, class F, class... Views>
+void for_each_element(F& f, const Views&... views)
+{
+    const auto& first = std::get<0>(std::forward_as_tuple(views...));
+    if constexpr (R == 1) {
+        for (index_t i = 0; i < first.extent(0); ++i) f(views(i)...);
+    } else {
+        for (index_t i = 0; i < first.extent(0); ++i) for_each_element<R - 1>(f, views[i]...);
+    }
+}
+
+/// Parallel over the first dimension, serial inside.
+template <std::size_t R, class F, class... Views>
+void parallel_for_each_element(F&& f, const Views&... views)
+{
+    const auto& first = std::get<0>(std::forward_as_tuple(views...));
+    const index_t outer = first.extent(0);
+    if (outer == 0) return;
+    if constexpr (R == 1) {
+        cpu::parallel_for(outer, 1, [&](index_t i) { f(views(i)...); });
+    } else {
+        cpu::parallel_for(outer, first.size() / outer, [&](index_t i) { for_each_element<R - 1>(f, views[i]...); });
+    }
+}
+
+}  // namespace tailor::detail
+namespace tailor::cpu {
+
+/// y = f(x) elementwise, for views of any rank (strided and broadcast views included).
 template <class TX, class TY, std::size_t R, class F>
 void transform(tensor_view<TX, R> x, tensor_view<TY, R> y, F f)
 {
     detail::check_same_shape(x, y);
-    if constexpr (R == 1) {
-        parallel_for(x.extent(0), 1, [&](index_t i) { y(i) = f(x(i)); });
-    } else {
-        static_assert(R == 2, "tailor: transform takes vectors or matrices");
-        for_each_2d(x.rows(), x.cols(), [&](index_t i, index_t j) { y(i, j) = f(x(i, j)); });
-    }
+    detail::parallel_for_each_element<R>([&](const auto& a, auto& out) { out = f(a); }, x, y);
 }
 
 template <class TA, class TB, class TY, std::size_t R, class F>
@@ -34,23 +66,13 @@ void transform(tensor_view<TA, R> a, tensor_view<TB, R> b, tensor_view<TY, R> y,
 {
     detail::check_same_shape(a, b, "b");
     detail::check_same_shape(a, y);
-    if constexpr (R == 1) {
-        parallel_for(a.extent(0), 1, [&](index_t i) { y(i) = f(a(i), b(i)); });
-    } else {
-        static_assert(R == 2, "tailor: transform takes vectors or matrices");
-        for_each_2d(a.rows(), a.cols(), [&](index_t i, index_t j) { y(i, j) = f(a(i, j), b(i, j)); });
-    }
+    detail::parallel_for_each_element<R>([&](const auto& u, const auto& v, auto& out) { out = f(u, v); }, a, b, y);
 }
 
 template <class T, std::size_t R>
 void fill(tensor_view<T, R> y, T value)
 {
-    if constexpr (R == 1) {
-        parallel_for(y.extent(0), 1, [&](index_t i) { y(i) = value; });
-    } else {
-        static_assert(R == 2, "tailor: fill takes vectors or matrices");
-        for_each_2d(y.rows(), y.cols(), [&](index_t i, index_t j) { y(i, j) = value; });
-    }
+    detail::parallel_for_each_element<R>([&](auto& out) { out = value; }, y);
 }
 
 template <class T, class I>

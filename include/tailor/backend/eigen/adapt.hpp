@@ -1,6 +1,7 @@
 #pragma once
 // Zero-copy bridges between tailor views and Eigen: view an Eigen matrix, or map a view
 // as an Eigen expression.
+#include <algorithm>
 #include <Eigen/Core>
 #include <type_traits>
 
@@ -49,6 +50,22 @@ row_major_map<T> map(matrix_view<T> v)
 {
     return row_major_map<T>(v.data(), v.rows(), v.cols(),
                             Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(v.stride(0), v.stride(1)));
+}
+
+template <class T>
+using row_major_rows_map = Eigen::Map<
+    std::conditional_t<std::is_const_v<T>,
+                       const Eigen::Matrix<std::remove_const_t<T>, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>,
+                       Eigen::Matrix<std::remove_const_t<T>, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>,
+    Eigen::Unaligned, Eigen::OuterStride<Eigen::Dynamic>>;
+
+/// A view with unit-stride rows as a map whose inner stride Eigen knows at compile time:
+/// its products then read the memory directly instead of copying into a temporary.
+template <class T>
+row_major_rows_map<T> map_rows_unit(matrix_view<T> v)
+{
+    const index_t outer = v.rows() <= 1 ? std::max<index_t>(v.cols(), 1) : v.stride(0);
+    return row_major_rows_map<T>(v.data(), v.rows(), v.cols(), Eigen::OuterStride<Eigen::Dynamic>(outer));
 }
 
 /// A vector view as an Eigen array map.

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "tailor/backend/checks.hpp"
+#include "tailor/backend/cpu/element_ops.hpp"
 #include "tailor/backend/cpu/loops.hpp"
 #include "tailor/backend/eigen/adapt.hpp"
 #include "tailor/backend/eigen/row_kernels.hpp"
@@ -35,9 +36,9 @@ template <class T, class F>
 void with_layout(matrix_view<const T> v, F&& f)
 {
     if (v.stride(1) == 1 || v.cols() <= 1)
-        f(map(v));
+        f(map_rows_unit(v));
     else if (v.stride(0) == 1 || v.rows() <= 1)
-        f(map(v.transposed()).transpose());
+        f(map_rows_unit(v.transposed()).transpose());
     else {
         // General strides: one packing copy is what BLAS would do anyway.
         const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> dense = map(v);
@@ -47,7 +48,7 @@ void with_layout(matrix_view<const T> v, F&& f)
 
 }  // namespace detail
 
-class backend {
+class backend : public cpu::host_element_ops<backend> {
 public:
     using memory_space = host_space;
     using row_kernels = eigen::row_kernels;
@@ -70,16 +71,22 @@ public:
                 c(i, j) = beta == T(0) ? T(0) : beta * c(i, j);
             });
         } else if (c.stride(1) == 1 || c.cols() <= 1) {
-            auto out = map(c);
+            auto out = map_rows_unit(c);
             detail::with_layout<T>(a, [&](const auto& ea) {
                 detail::with_layout<T>(b, [&](const auto& eb) { detail::gemm_row_major_out(alpha, ea, eb, beta, out); });
             });
-        } else {
+        } else if (c.stride(0) == 1 || c.rows() <= 1) {
             // Column-major C: compute C^T = B^T A^T into its row-major transpose.
-            auto out = map(c.transposed());
+            auto out = map_rows_unit(c.transposed());
             detail::with_layout<T>(b.transposed(), [&](const auto& ebt) {
                 detail::with_layout<T>(a.transposed(),
                                        [&](const auto& eat) { detail::gemm_row_major_out(alpha, ebt, eat, beta, out); });
+            });
+        } else {
+            // C with unit stride in neither dimension: Eigen writes through the general map.
+            auto out = map(c);
+            detail::with_layout<T>(a, [&](const auto& ea) {
+                detail::with_layout<T>(b, [&](const auto& eb) { detail::gemm_row_major_out(alpha, ea, eb, beta, out); });
             });
         }
         if constexpr (!std::is_same_v<Epilogue, identity_epilogue>)
@@ -147,18 +154,6 @@ public:
         });
     }
 
-    template <class TX, class TY, std::size_t R, class F>
-    void transform(tensor_view<TX, R> x, tensor_view<TY, R> y, F f) const
-    {
-        cpu::transform(x, y, f);
-    }
-
-    template <class TA, class TB, class TY, std::size_t R, class F>
-    void transform(tensor_view<TA, R> a, tensor_view<TB, R> b, tensor_view<TY, R> y, F f) const
-    {
-        cpu::transform(a, b, y, f);
-    }
-
     template <class TX, std::size_t R, class Op>
     std::remove_const_t<TX> reduce(tensor_view<TX, R> x, std::remove_const_t<TX> init, Op op) const
     {
@@ -190,44 +185,6 @@ public:
             out(c) = x.rows() == 0 ? init : op(init, with_array(x.col(c), [&](const auto& a) { return redux(a, op); }));
         });
     }
-
-    template <class T, class I>
-    void gather_rows(detail::id<matrix_view<const T>> src, vector_view<const I> idx, matrix_view<T> dst) const
-    {
-        cpu::gather_rows(src, idx, dst);
-    }
-
-    template <class T, class I>
-    void scatter_add_rows(detail::id<matrix_view<const T>> src, vector_view<const I> idx, matrix_view<T> dst) const
-    {
-        cpu::scatter_add_rows(src, idx, dst);
-    }
-
-    template <class T, class I>
-    void gather_cols(detail::id<matrix_view<const T>> x, vector_view<const I> idx, vector_view<T> out) const
-    {
-        cpu::gather_cols(x, idx, out);
-    }
-
-    template <class T, class F>
-    void map_rows(detail::id<matrix_view<const T>> x, vector_view<T> out, F&& f) const
-    {
-        cpu::map_rows(x, out, f, row_kernels{});
-    }
-
-    template <class T, std::size_t R>
-    void fill(tensor_view<T, R> y, detail::id<T> value) const
-    {
-        cpu::fill(y, value);
-    }
-
-    template <class T, std::size_t R>
-    void copy(detail::id<tensor_view<const T, R>> x, tensor_view<T, R> y) const
-    {
-        cpu::transform(x, y, [](T v) { return v; });
-    }
-
-    void synchronize() const noexcept {}
 
 private:
     /// Eigen's own vectorised reductions for the common ops, a scalar fold otherwise.

@@ -21,6 +21,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "tailor/backend/checks.hpp"
+#include "tailor/backend/cpu/element_ops.hpp"
 #include "tailor/backend/cpu/loops.hpp"
 #include "tailor/backend/xtensor/adapt.hpp"
 #include "tailor/backend/xtensor/row_kernels.hpp"
@@ -122,7 +123,7 @@ T fold(const E& e, T init, Op op)
 
 }  // namespace detail
 
-class backend {
+class backend : public cpu::host_element_ops<backend> {
 public:
     using memory_space = host_space;
     using row_kernels = xtensor::row_kernels;
@@ -221,18 +222,6 @@ public:
         });
     }
 
-    template <class TX, class TY, std::size_t R, class F>
-    void transform(tensor_view<TX, R> x, tensor_view<TY, R> y, F f) const
-    {
-        cpu::transform(x, y, f);
-    }
-
-    template <class TA, class TB, class TY, std::size_t R, class F>
-    void transform(tensor_view<TA, R> a, tensor_view<TB, R> b, tensor_view<TY, R> y, F f) const
-    {
-        cpu::transform(a, b, y, f);
-    }
-
     template <class TX, std::size_t R, class Op>
     std::remove_const_t<TX> reduce(tensor_view<TX, R> x, std::remove_const_t<TX> init, Op op) const
     {
@@ -267,44 +256,6 @@ public:
             out(c) = with_expressions([&](const auto& a) { return detail::fold(a, init, op); }, x.col(c));
         });
     }
-
-    template <class T, class I>
-    void gather_rows(detail::id<matrix_view<const T>> src, vector_view<const I> idx, matrix_view<T> dst) const
-    {
-        cpu::gather_rows(src, idx, dst);
-    }
-
-    template <class T, class I>
-    void scatter_add_rows(detail::id<matrix_view<const T>> src, vector_view<const I> idx, matrix_view<T> dst) const
-    {
-        cpu::scatter_add_rows(src, idx, dst);
-    }
-
-    template <class T, class I>
-    void gather_cols(detail::id<matrix_view<const T>> x, vector_view<const I> idx, vector_view<T> out) const
-    {
-        cpu::gather_cols(x, idx, out);
-    }
-
-    template <class T, class F>
-    void map_rows(detail::id<matrix_view<const T>> x, vector_view<T> out, F&& f) const
-    {
-        cpu::map_rows(x, out, f, row_kernels{});
-    }
-
-    template <class T, std::size_t R>
-    void fill(tensor_view<T, R> y, detail::id<T> value) const
-    {
-        cpu::fill(y, value);
-    }
-
-    template <class T, std::size_t R>
-    void copy(detail::id<tensor_view<const T, R>> x, tensor_view<T, R> y) const
-    {
-        cpu::transform(x, y, [](T v) { return v; });
-    }
-
-    void synchronize() const noexcept {}
 };
 
 static_assert(tailor::backend<backend, float>);
