@@ -11,11 +11,18 @@ mkdir -p "$out"
 
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -Iinclude
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
-# Both targets build at once (two cores); each is one translation unit.
+# Two targets build at once (two cores); each is one translation unit.
 "$cxx" "${flags[@]}" fuzz/fuzz_safetensors.cpp -o "$out/fuzz_safetensors" &
 safetensors_build=$!
 "$cxx" "${flags[@]}" fuzz/fuzz_tokenizer.cpp -o "$out/fuzz_tokenizer" -lutf8proc -lz
 wait "$safetensors_build"
+# stb_image from libstb.so, as tailor::image links it; TAILOR_FUZZ_STB_SOURCE=1 compiles its
+# implementation into the target instead, so the sanitizers watch stb's decoders too.
+if [[ ${TAILOR_FUZZ_STB_SOURCE:-0} == 1 ]]; then
+  "$cxx" "${flags[@]}" -DTAILOR_FUZZ_STB_SOURCE $(pkg-config --cflags stb) fuzz/fuzz_image.cpp -o "$out/fuzz_image"
+else
+  "$cxx" "${flags[@]}" $(pkg-config --cflags stb) fuzz/fuzz_image.cpp -o "$out/fuzz_image" $(pkg-config --libs stb)
+fi
 
 vocab=../shared/data/clip/bpe_simple_vocab_16e6.txt.gz
 if [[ -f $vocab ]]; then
@@ -27,10 +34,11 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 status=0
-for target in safetensors tokenizer; do
+for target in safetensors tokenizer image; do
   corpus=$(mktemp -d)
   cp fuzz/corpus/"$target"/* "$corpus"/
   if [[ $target == safetensors ]]; then cp tests/fixtures/text_io/*.safetensors "$corpus"/; fi
+  if [[ $target == image ]]; then cp tests/fixtures/image/*.{png,jpg,bmp} "$corpus"/; fi
   echo "fuzz: $target for ${seconds}s"
   log=$out/$target.log
   if (cd "$out" && ./fuzz_"$target" "$corpus" -max_total_time="$seconds" -max_len=8192 \
