@@ -1,8 +1,10 @@
-// tailor-demo: LFM's decoupled stage 2 on a generated long-tailed world (see world.hpp),
-// every method of the comparison trained on the same frozen features, reported as the
-// papers report it, plus sweeps of LFM's alpha and tau. VL-LTR's LGR head trains on the
-// same features and the world's anchor sentences; its image branch, text branch and fused
-// prediction are three rows of the table.
+// tailor-demo: LFM's decoupled stage 2 on a long-tailed set of frozen features, every
+// method of the comparison trained on the same features, reported as the papers report it,
+// plus sweeps of LFM's alpha and tau. VL-LTR's LGR head trains on the same features and
+// the dataset's anchor sentences; its image branch, text branch and fused prediction are
+// three rows of the table. The features come from one of two sources: the generated world
+// (world.hpp) or, with --weights / --vocab / --images, a folder of real images and their
+// class names encoded by a CLIP checkpoint (image_data.hpp).
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +18,10 @@
 
 #include "report.hpp"
 #include "train.hpp"
+#include "world.hpp"
+#if defined(TAILOR_DEMO_IMAGES)
+#include "image_data.hpp"
+#endif
 
 namespace {
 
@@ -36,13 +42,13 @@ struct lfm_options {
     double remix_tau = 0.5;
 };
 
-tailor::text_similarity_pair_sampler<> text_sampler(const world& w, const tailor::class_index& index, double tau)
+tailor::text_similarity_pair_sampler<> text_sampler(const dataset& w, const tailor::class_index& index, double tau)
 {
     return tailor::text_similarity_pair_sampler<>(tailor::text_embedding_similarity(w.text.view(), tailor::eigen::backend{}),
                                                    index, {.tau = tau, .top_k = 0});
 }
 
-std::vector<method> main_methods(const world& w, const tailor::class_index& index, const lfm_options& p,
+std::vector<method> main_methods(const dataset& w, const tailor::class_index& index, const lfm_options& p,
                                  const training_options& t, const std::vector<std::string>& only)
 {
     const double s = t.cosine_scale;
@@ -83,26 +89,26 @@ std::vector<method> main_methods(const world& w, const tailor::class_index& inde
     return chosen;
 }
 
-tailor::metrics::shot_report evaluate(const world& w, const std::vector<std::int32_t>& predictions)
+tailor::metrics::shot_report evaluate(const dataset& w, const std::vector<std::int32_t>& predictions)
 {
     const auto n = static_cast<index_t>(w.test.labels.size());
     const auto per_class = tailor::metrics::per_class_accuracy<std::int32_t>(
-        tailor::make_view(predictions.data(), n), tailor::make_view(w.test.labels.data(), n), w.options.classes);
-    return tailor::metrics::shot_accuracy<std::int64_t>(per_class, tailor::make_view(w.counts.data(), w.options.classes),
+        tailor::make_view(predictions.data(), n), tailor::make_view(w.test.labels.data(), n), w.classes());
+    return tailor::metrics::shot_accuracy<std::int64_t>(per_class, tailor::make_view(w.counts.data(), w.classes()),
                                                         tailor::metrics::paper_convention);
 }
 
 /// Mean per-class accuracy in log-spaced bins of training count, for the accuracy-vs-count plot.
-series binned_accuracy(const world& w, const method_result& r)
+series binned_accuracy(const dataset& w, const method_result& r)
 {
     const auto n = static_cast<index_t>(w.test.labels.size());
     const auto per_class = tailor::metrics::per_class_accuracy<std::int32_t>(
-        tailor::make_view(r.predictions.data(), n), tailor::make_view(w.test.labels.data(), n), w.options.classes);
+        tailor::make_view(r.predictions.data(), n), tailor::make_view(w.test.labels.data(), n), w.classes());
     const double lo = std::log10(double(*std::min_element(w.counts.begin(), w.counts.end())));
     const double hi = std::log10(double(*std::max_element(w.counts.begin(), w.counts.end()))) + 1e-9;
     const int bins = 8;
     std::vector<double> sum(bins, 0), count_sum(bins, 0), members(bins, 0);
-    for (index_t c = 0; c < w.options.classes; ++c) {
+    for (index_t c = 0; c < w.classes(); ++c) {
         const double x = std::log10(double(w.counts[std::size_t(c)]));
         const int b = std::min(bins - 1, int((x - lo) / (hi - lo) * bins));
         sum[std::size_t(b)] += per_class.accuracy(c);
@@ -118,6 +124,73 @@ series binned_accuracy(const world& w, const method_result& r)
     return s;
 }
 
+#if defined(TAILOR_DEMO_IMAGES)
+/// The real-data lines printed before the table.
+void print_summary(const image_data& d, const std::string& images_dir)
+{
+    const auto& w = d.data;
+    const auto [min_count, max_count] = std::minmax_element(w.counts.begin(), w.counts.end());
+    fmt::print("tailor demo: {} classes from '{}', D = {}, {} training images (n from {} to {}), {} test images\n",
+               w.classes(), images_dir, w.dim(), w.train.labels.size(), *min_count, *max_count, w.test.labels.size());
+    if (d.listing.ignored > 0)
+        fmt::print("  ignored {} file{} without an image extension\n", d.listing.ignored, d.listing.ignored == 1 ? "" : "s");
+    fmt::print("  CLIP checkpoint loaded in {:.2f} s; images preprocessed at {} x {} px\n", d.load_seconds, d.resolution,
+               d.resolution);
+    auto status = [&](const std::string& s, const char* done, double seconds) {
+        if (s == "hit") return std::string("loaded from the cache");
+        return fmt::format("{} in {:.2f} s{}", done, seconds, s == "disabled" ? "" : fmt::format(" (cache {})", s));
+    };
+    fmt::print("  image features of {} images: {}\n", d.listing.files.size(),
+               status(d.cache.image_features, "extracted", d.feature_seconds));
+    fmt::print("  text embeddings of {} classes x {} templates: {}\n", w.classes(), d.templates.size(),
+               status(d.cache.text_embeddings, "computed", d.text_seconds));
+    if (!d.cache.reason.empty() && (d.cache.image_features == "stale" || d.cache.image_features == "invalid" ||
+                                    d.cache.text_embeddings == "stale" || d.cache.text_embeddings == "invalid"))
+        fmt::print("  feature cache rebuilt: {}\n", d.cache.reason);
+    if (!d.cache.path.empty())
+        fmt::print("  feature cache: {}{}\n", d.cache.path.string(), d.cache.written ? " (written)" : "");
+}
+
+/// The real-data part of results.json.
+nlohmann::json describe(const image_data& d, const std::string& weights, const std::string& vocab,
+                        const std::string& images_dir, const std::string& hf_config, const std::string& templates_file)
+{
+    const auto& w = d.data;
+    return {{"images", images_dir},
+            {"weights", weights},
+            {"vocab", vocab},
+            {"hf_config", hf_config},
+            {"templates_file", templates_file},
+            {"templates", d.templates},
+            {"classes", w.classes()},
+            {"class_names", w.class_names},
+            {"dim", w.dim()},
+            {"resolution", d.resolution},
+            {"train_images", w.train.labels.size()},
+            {"test_images", w.test.labels.size()},
+            {"ignored_files", d.listing.ignored},
+            {"feature_cache", {{"path", d.cache.path.string()},
+                               {"image_features", d.cache.image_features},
+                               {"text_embeddings", d.cache.text_embeddings},
+                               {"reason", d.cache.reason},
+                               {"written", d.cache.written}}},
+            {"seconds", {{"load", d.load_seconds}, {"features", d.feature_seconds}, {"text", d.text_seconds}}}};
+}
+
+/// split.csv: every image with its class, its split and its sample index in that split
+/// (the test index is predictions.csv's `sample`).
+void write_split(const std::filesystem::path& path, const image_data& d)
+{
+    auto out = open_output(path);
+    out << "path,class,split,sample\n";
+    for (const auto& [rows, split] : {std::pair{&d.train_rows, "train"}, std::pair{&d.test_rows, "test"}})
+        for (std::size_t i = 0; i < rows->size(); ++i) {
+            const auto& f = d.listing.files[std::size_t((*rows)[i])];
+            out << csv_field(f.relative) << ',' << f.label << ',' << split << ',' << i << '\n';
+        }
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -132,9 +205,15 @@ int main(int argc, char** argv)
     std::vector<double> tau_sweep = {0.02, 0.05, 0.2, 1.0};
     bool no_sweep = false, save_logits = false, progress = isatty(STDERR_FILENO) != 0, no_progress = false;
     int threads = 1;
+    std::string weights, vocab, images_dir, hf_config, templates_file, cache_dir;
+    bool no_cache = false;
+    double test_fraction = 0.2;
+    std::uint64_t split_seed = 5;
+    index_t extract_batch = 32;
+    int extract_threads = 0;
 
     CLI::App app{"tailor demo: text-guided mixup (LFM) against the long-tail baselines and VL-LTR's LGR head on a "
-                 "generated world"};
+                 "generated world, or on real images encoded by a CLIP checkpoint (--weights, --vocab, --images)"};
     auto* world_group = app.add_option_group("world", "The generated long-tailed world");
     world_group->add_option("--classes", wo.classes, "Number of classes")->capture_default_str();
     world_group->add_option("--super-classes", wo.super_classes, "Semantic super-classes")->capture_default_str();
@@ -156,6 +235,46 @@ int main(int argc, char** argv)
     world_group->add_option("--anchor-spread", wo.anchor_spread,
                             "Isotropic noise of anchor sentences around their class's text embedding")
         ->capture_default_str();
+    auto* data_group = app.add_option_group(
+        "images", "Real data instead of the generated world: a CLIP checkpoint encodes a folder of class folders");
+    auto* weights_option = data_group->add_option(
+        "--weights", weights, "CLIP checkpoint, safetensors with OpenAI / open_clip or Hugging Face tensor names")
+                              ->type_name("FILE");
+    auto* vocab_option = data_group->add_option(
+        "--vocab", vocab, "CLIP tokenizer: bpe_simple_vocab_16e6.txt.gz, or a folder holding Hugging Face's "
+                          "vocab.json and merges.txt")
+                            ->type_name("PATH");
+    auto* images_option = data_group->add_option(
+        "--images", images_dir, "Folder with one sub-folder of images per class (folder name = class name, '_' read as "
+                                "a space; names starting with '.' are skipped)")
+                             ->type_name("DIR");
+    std::vector<CLI::Option*> data_options{
+        data_group->add_option("--hf-config", hf_config,
+                               "Hugging Face config.json of the checkpoint: attention heads, activation, LayerNorm eps "
+                               "(default: width / 64 heads, QuickGELU, 1e-5)")
+            ->type_name("FILE"),
+        data_group->add_option("--templates", templates_file,
+                               "Prompt templates, one per line, each with {} for the class name ('#' lines and blank "
+                               "lines skipped; default: 8 CLIP ImageNet-style templates, see docs/demo.md)")
+            ->type_name("FILE"),
+        data_group->add_option("--cache-dir", cache_dir, "Folder of the feature cache (default: IMAGES/.tailor-cache)")
+            ->type_name("DIR"),
+        data_group->add_flag("--no-cache", no_cache, "Neither read nor write the feature cache"),
+        data_group->add_option("--test-fraction", test_fraction,
+                               "Test share of each class's n images: round(f n) images, at least 1 and at most n - 1")
+            ->capture_default_str(),
+        data_group->add_option("--split-seed", split_seed, "Seed of the per-class train / test split")
+            ->capture_default_str(),
+        data_group->add_option("--extract-batch", extract_batch, "Images per vision-tower batch")->capture_default_str(),
+        data_group->add_option("--extract-threads", extract_threads,
+                               "OpenMP threads while extracting features (0: every processor)")
+            ->capture_default_str()};
+    weights_option->needs(vocab_option)->needs(images_option);
+    vocab_option->needs(weights_option);
+    images_option->needs(weights_option);
+    for (auto* option : data_options) option->needs(images_option);
+    for (auto* option : world_group->get_options())
+        if (!option->check_lname("help")) option->excludes(images_option);
     auto* train_group = app.add_option_group(
         "training", "Stage-2 training of W_I (epochs, batch, warm-up and seed also drive the LGR head)");
     train_group->add_option("--epochs", to.epochs, "Epochs per method")->capture_default_str();
@@ -226,12 +345,49 @@ int main(int argc, char** argv)
         std::filesystem::create_directories(out, ec);
         if (ec) throw tailor::io_error(tailor::detail::concat("tailor demo: cannot create '", out_dir, "': ", ec.message()));
 
-        const world w = make_world(wo);
+        // The feature source: the generated world, or real images through a CLIP checkpoint.
+        const bool real = !weights.empty();
+        dataset generated;
+        nlohmann::json source_json;
+        std::vector<std::string> extra_outputs;
+#if defined(TAILOR_DEMO_IMAGES)
+        std::optional<image_data> images;
+#endif
+        if (real) {
+#if defined(TAILOR_DEMO_IMAGES)
+            images = load_image_data({.weights = weights, .vocab = vocab, .images = images_dir, .hf_config = hf_config,
+                                      .templates = templates_file, .cache_dir = cache_dir, .use_cache = !no_cache,
+                                      .test_fraction = test_fraction, .split_seed = split_seed,
+                                      .extract_batch = extract_batch, .extract_threads = extract_threads,
+                                      .progress = to.progress});
+            source_json = describe(*images, weights, vocab, images_dir, hf_config, templates_file);
+            write_split(out / "split.csv", *images);
+            extra_outputs.push_back("split.csv");
+#else
+            throw tailor::unsupported_error(
+                "tailor demo: this build has no real-data path: it needs tailor::image, tailor::text and tailor::io "
+                "(Debian: libstb-dev, libutf8proc-dev, zlib1g-dev, nlohmann-json3-dev; then reconfigure)");
+#endif
+        } else {
+            generated = make_world(wo);
+        }
+#if defined(TAILOR_DEMO_IMAGES)
+        const dataset& w = real ? images->data : generated;
+#else
+        const dataset& w = generated;
+#endif
         const auto index = tailor::class_index::from_labels(
-            tailor::make_view(w.train.labels.data(), static_cast<index_t>(w.train.labels.size())), wo.classes);
+            tailor::make_view(w.train.labels.data(), static_cast<index_t>(w.train.labels.size())), w.classes());
         const auto [min_count, max_count] = std::minmax_element(w.counts.begin(), w.counts.end());
-        fmt::print("tailor demo: {} classes in {} super-classes, D = {}, {} training images (n from {} to {}), {} test images\n",
-                   wo.classes, wo.super_classes, wo.dim, w.train.labels.size(), *min_count, *max_count, w.test.labels.size());
+        if (!real) {
+            fmt::print("tailor demo: {} classes in {} super-classes, D = {}, {} training images (n from {} to {}), {} test images\n",
+                       wo.classes, wo.super_classes, wo.dim, w.train.labels.size(), *min_count, *max_count,
+                       w.test.labels.size());
+        } else {
+#if defined(TAILOR_DEMO_IMAGES)
+            print_summary(*images, images_dir);
+#endif
+        }
 
         std::ofstream predictions = open_output(out / "predictions.csv");
         predictions << "method,setting,sample,truth,prediction\n";
@@ -241,9 +397,18 @@ int main(int argc, char** argv)
         };
         {
             auto classes = open_output(out / "classes.csv");
-            classes << "class,training_count,super_class\n";
-            for (index_t c = 0; c < wo.classes; ++c)
-                classes << c << ',' << w.counts[std::size_t(c)] << ',' << w.super_class_of[std::size_t(c)] << '\n';
+            if (!real) {
+                classes << "class,training_count,super_class\n";
+                for (index_t c = 0; c < w.classes(); ++c)
+                    classes << c << ',' << w.counts[std::size_t(c)] << ',' << w.super_class_of[std::size_t(c)] << '\n';
+            } else {
+                std::vector<std::int64_t> tested(std::size_t(w.classes()), 0);
+                for (auto label : w.test.labels) ++tested[std::size_t(label)];
+                classes << "class,training_count,test_count,name\n";
+                for (index_t c = 0; c < w.classes(); ++c)
+                    classes << c << ',' << w.counts[std::size_t(c)] << ',' << tested[std::size_t(c)] << ','
+                            << csv_field(w.class_names[std::size_t(c)]) << '\n';
+            }
         }
 
         std::vector<table_row> rows;
@@ -268,12 +433,12 @@ int main(int argc, char** argv)
                 auto file = open_output(out / "lgr_logits.csv");
                 file.precision(9);
                 file << "sample,branch";
-                for (index_t c = 0; c < wo.classes; ++c) file << ",c" << c;
+                for (index_t c = 0; c < w.classes(); ++c) file << ",c" << c;
                 file << '\n';
                 for (const auto& [branch, logits] : {std::pair{"image", &lgr.image_logits}, std::pair{"text", &lgr.text_logits}})
                     for (index_t i = 0; i < logits->extent(0); ++i) {
                         file << i << ',' << branch;
-                        for (index_t c = 0; c < wo.classes; ++c) file << ',' << (*logits)(i, c);
+                        for (index_t c = 0; c < w.classes(); ++c) file << ',' << (*logits)(i, c);
                         file << '\n';
                     }
             }
@@ -318,25 +483,38 @@ int main(int argc, char** argv)
         std::vector<table_row> all_rows = rows;
         all_rows.insert(all_rows.end(), sweep_rows.begin(), sweep_rows.end());
         write_csv(out / "results.csv", all_rows);
+        nlohmann::json lgr_json{{"alpha", go.alpha}, {"lr", go.lr}, {"weight_decay", go.weight_decay},
+                                 {"hidden", go.hidden == 0 ? 4 * w.dim() : go.hidden}, {"text_scale", go.text_scale},
+                                 {"sampling", go.square_root ? "square_root" : "instance_balanced"}};
+        if (!real) {
+            lgr_json["anchors_min"] = wo.anchors_min;
+            lgr_json["anchors_max"] = wo.anchors_max;
+            lgr_json["anchor_spread"] = wo.anchor_spread;
+        } else {
+            lgr_json["anchors"] = "the class's per-template prompt embeddings";
+            lgr_json["anchors_per_class"] = w.anchors.extent(1);
+        }
         nlohmann::json doc{{"convention", {{"many", "n > 100"}, {"medium", "20 <= n <= 100"}, {"few", "n < 20"},
                                            {"averaging", "mean of per-class accuracies"}}},
-                           {"world", {{"classes", wo.classes}, {"super_classes", wo.super_classes}, {"dim", wo.dim},
-                                      {"max_count", wo.max_count}, {"imbalance", wo.imbalance},
-                                      {"test_per_class", wo.test_per_class}, {"seed", wo.seed}}},
-                           {"training", {{"epochs", to.epochs}, {"batch", to.batch}, {"lr", to.lr}, {"scale", to.cosine_scale},
-                                         {"seed", to.seed}}},
-                           {"lfm", {{"alpha", lo.alpha}, {"tau", lo.tau}, {"beta", lo.beta_a}}},
-                           {"lgr", {{"alpha", go.alpha}, {"lr", go.lr}, {"weight_decay", go.weight_decay},
-                                    {"hidden", go.hidden == 0 ? 4 * wo.dim : go.hidden}, {"text_scale", go.text_scale},
-                                    {"sampling", go.square_root ? "square_root" : "instance_balanced"},
-                                    {"anchors_min", wo.anchors_min}, {"anchors_max", wo.anchors_max},
-                                    {"anchor_spread", wo.anchor_spread}}},
-                           {"results", to_json(all_rows)}};
+                           {"source", real ? "images" : "generated world"}};
+        if (!real)
+            doc["world"] = {{"classes", wo.classes}, {"super_classes", wo.super_classes}, {"dim", wo.dim},
+                            {"max_count", wo.max_count}, {"imbalance", wo.imbalance},
+                            {"test_per_class", wo.test_per_class}, {"seed", wo.seed}};
+        else
+            doc["data"] = source_json;
+        doc["training"] = {{"epochs", to.epochs}, {"batch", to.batch}, {"lr", to.lr}, {"scale", to.cosine_scale},
+                           {"seed", to.seed}};
+        doc["lfm"] = {{"alpha", lo.alpha}, {"tau", lo.tau}, {"beta", lo.beta_a}};
+        doc["lgr"] = lgr_json;
+        doc["results"] = to_json(all_rows);
         open_output(out / "results.json") << doc.dump(1) << '\n';
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        fmt::print("\nwrote {}/{{results.csv, results.json, predictions.csv, classes.csv, per_class_accuracy.svg{}{}}} in {:.1f} s\n",
+        std::string extras;
+        for (const auto& name : extra_outputs) extras += ", " + name;
+        fmt::print("\nwrote {}/{{results.csv, results.json, predictions.csv, classes.csv, per_class_accuracy.svg{}{}{}}} in {:.1f} s\n",
                    out_dir, no_sweep ? "" : ", sweep_alpha.svg, sweep_tau.svg",
-                   want_lgr && save_logits ? ", lgr_logits.csv" : "", seconds);
+                   want_lgr && save_logits ? ", lgr_logits.csv" : "", extras, seconds);
     } catch (const tailor::error& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 2;

@@ -32,20 +32,41 @@ inline std::ofstream open_output(const std::filesystem::path& path)
     return out;
 }
 
+/// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+inline std::string csv_field(const std::string& text)
+{
+    if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+    std::string out = "\"";
+    for (char c : text) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + '"';
+}
+
 inline double percent(double v) { return std::isnan(v) ? v : 100.0 * v; }
 
 inline std::string format_cell(double v) { return std::isnan(v) ? "   -  " : fmt::format("{:6.2f}", percent(v)); }
 
+/// The table; a group without classes (as on a small data set) shows "-".
 inline void print_table(const std::vector<table_row>& rows, const tailor::metrics::shot_convention& c)
 {
+    using tailor::metrics::shot_group;
     fmt::print("\n  top-1 accuracy (%), mean of per-class accuracies; many: n > {}, medium: {} <= n <= {}, few: n < {}\n",
                c.many_above, c.few_below, c.many_above, c.few_below);
-    fmt::print("  {:<16} {:>8} {:>8} {:>8} {:>8}\n", "method", "many", "medium", "few", "all");
+    std::size_t width = 16;
+    for (const auto& r : rows) width = std::max(width, r.method.size() + (r.setting.empty() ? 0 : 1 + r.setting.size()));
+    fmt::print("  {:<{}} {:>8} {:>8} {:>8} {:>8}\n", "method", width, "many", "medium", "few", "all");
     for (const auto& r : rows) {
         const std::string name = r.setting.empty() ? r.method : r.method + " " + r.setting;
-        fmt::print("  {:<16} {:>8} {:>8} {:>8} {:>8}\n", name, format_cell(r.shots[tailor::metrics::shot_group::many].accuracy),
-                   format_cell(r.shots[tailor::metrics::shot_group::medium].accuracy),
-                   format_cell(r.shots[tailor::metrics::shot_group::few].accuracy), format_cell(r.shots.overall.accuracy));
+        fmt::print("  {:<{}} {:>8} {:>8} {:>8} {:>8}\n", name, width, format_cell(r.shots[shot_group::many].accuracy),
+                   format_cell(r.shots[shot_group::medium].accuracy), format_cell(r.shots[shot_group::few].accuracy),
+                   format_cell(r.shots.overall.accuracy));
+    }
+    if (!rows.empty()) {
+        const auto& s = rows.front().shots;
+        fmt::print("  {:<{}} {:>8} {:>8} {:>8} {:>8}\n", "(classes)", width, s[shot_group::many].classes,
+                   s[shot_group::medium].classes, s[shot_group::few].classes, s.overall.classes);
     }
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Decoupled stage 2 of LFM on frozen features: train the D x D map W of the cosine head
 // against fixed class text embeddings with one loss and, optionally, one mixup batcher.
-// And VL-LTR's LGR head on the same frozen features and the world's anchor sentences
+// And VL-LTR's LGR head on the same frozen features and the dataset's anchor sentences
 // (train_lgr): image branch, text branch and their fusion.
 #include <cstdio>
 #include <functional>
@@ -20,7 +20,8 @@
 #include "tailor/mixup.hpp"
 #include "tailor/optim.hpp"
 #include "tailor/sampling.hpp"
-#include "world.hpp"
+#include "dataset.hpp"
+#include "progress.hpp"
 
 namespace demo {
 
@@ -54,27 +55,6 @@ struct method_result {
     double final_loss = 0;
 };
 
-/// A one-line progress bar on stderr, redrawn in place.
-class progress_bar {
-public:
-    progress_bar(bool enabled, std::string label, index_t total) : enabled_(enabled), label_(std::move(label)), total_(total) {}
-    void update(index_t done, double loss) const
-    {
-        if (!enabled_) return;
-        const int width = 30, filled = int(double(width) * double(done) / double(std::max<index_t>(total_, 1)));
-        std::fprintf(stderr, "\r  %-10s [%.*s%*s] %3lld/%lld  loss %.4f", label_.c_str(), filled,
-                     "##############################", width - filled, "", static_cast<long long>(done),
-                     static_cast<long long>(total_), loss);
-        if (done == total_) std::fprintf(stderr, "\n");
-        std::fflush(stderr);
-    }
-
-private:
-    bool enabled_;
-    std::string label_;
-    index_t total_;
-};
-
 inline std::vector<std::int32_t> predict(tailor::eigen::backend& be, const tailor::cosine_head<float>& head,
                                          const labelled_features& data)
 {
@@ -87,7 +67,7 @@ inline std::vector<std::int32_t> predict(tailor::eigen::backend& be, const tailo
     return predictions;
 }
 
-inline method_result train_and_predict(const world& w, const method& m, const training_options& o)
+inline method_result train_and_predict(const dataset& w, const method& m, const training_options& o)
 {
     tailor::eigen::backend be;
     tailor::cosine_head<float> head(w.text.view(), float(m.head_scale));
@@ -97,7 +77,7 @@ inline method_result train_and_predict(const world& w, const method& m, const tr
         return result;
     }
 
-    const index_t n = w.train.features.extent(0), D = w.options.dim, C = w.options.classes, B = o.batch;
+    const index_t n = w.train.features.extent(0), D = w.dim(), C = w.classes(), B = o.batch;
     const index_t steps_per_epoch = (n + B - 1) / B;
     tailor::matrix<float> grad_w({D, D});
     auto flat = [](tailor::matrix_view<float> v) { return v.reshaped<1>({v.size()}); };
@@ -178,7 +158,7 @@ inline method_result train_and_predict(const world& w, const method& m, const tr
     return result;
 }
 
-/// VL-LTR's LGR head on the frozen features (documented defaults, not tuned on this world).
+/// VL-LTR's LGR head on the frozen features (documented defaults, not tuned on any data).
 struct lgr_options {
     double alpha = 0.2;          ///< fusion weight of the image branch (the paper's ImageNet-LT / Places-LT value)
     double lr = 1e-3;            ///< AdamW peak learning rate (cosine schedule, the shared warm-up)
@@ -197,11 +177,11 @@ struct lgr_results {
 namespace detail {
 
 template <class Sampler>
-void run_lgr_epochs(const world& w, const Sampler& sampler, const lgr_options& lo, const training_options& o,
+void run_lgr_epochs(const dataset& w, const Sampler& sampler, const lgr_options& lo, const training_options& o,
                     tailor::eigen::backend& be, tailor::head::lgr_head<float>& head,
                     const tailor::head::lgr_anchor_bank<float>& bank, lgr_results& out)
 {
-    const index_t D = w.options.dim, B = o.batch;
+    const index_t D = w.dim(), B = o.batch;
     const index_t n = w.train.features.extent(0), steps_per_epoch = (n + B - 1) / B;
     const tailor::optim::cosine_schedule schedule(lo.lr, o.epochs * steps_per_epoch, o.warmup_epochs * steps_per_epoch, 0.0);
     // Two parameter groups: weight matrices decayed, vectors (biases, LayerNorm affines) not.
@@ -257,10 +237,10 @@ void run_lgr_epochs(const world& w, const Sampler& sampler, const lgr_options& l
 
 /// Trains the LGR head with CE on both branches (VL-LTR's loss) and predicts the test set
 /// from the image branch, the text branch and their probability fusion with lo.alpha.
-inline lgr_results train_lgr(const world& w, const lgr_options& lo, const training_options& o)
+inline lgr_results train_lgr(const dataset& w, const lgr_options& lo, const training_options& o)
 {
     tailor::eigen::backend be;
-    const index_t C = w.options.classes, D = w.options.dim;
+    const index_t C = w.classes(), D = w.dim();
     const auto bank = tailor::head::lgr_anchor_bank<float>::from_padded(
         be, tailor::tensor_view<const float, 3>(w.anchors.view()),
         tailor::make_view(w.anchor_counts.data(), C));

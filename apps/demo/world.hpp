@@ -28,6 +28,7 @@
 #include "tailor/core/random.hpp"
 #include "tailor/core/tensor.hpp"
 #include "tailor/sampling/long_tail.hpp"
+#include "dataset.hpp"
 
 namespace demo {
 
@@ -72,21 +73,6 @@ struct world_options {
     }
 };
 
-struct labelled_features {
-    tailor::matrix<float> features;      // [N, D], unit rows
-    std::vector<std::int32_t> labels;    // [N]
-};
-
-struct world {
-    world_options options;
-    tailor::matrix<float> text;          // [C, D] unit text embeddings
-    std::vector<std::int32_t> super_class_of;
-    std::vector<std::int64_t> counts;    // training count per class
-    labelled_features train, test;
-    tailor::tensor<float, 3> anchors;          // [C, M, D] anchor sentences, rows past anchor_counts[c] zero
-    std::vector<std::int32_t> anchor_counts;   // [C], m_c in [anchors_min, anchors_max]
-};
-
 namespace detail {
 
 inline void normalise(float* x, index_t n)
@@ -101,7 +87,8 @@ inline float gaussian(tailor::philox4x32_10& rng, double sd) { return float(sd *
 
 }  // namespace detail
 
-inline world make_world(const world_options& o)
+/// The generated world as a dataset (text, counts, train and test features, anchors).
+inline dataset make_world(const world_options& o)
 {
     o.validate();
     const index_t C = o.classes, D = o.dim, S = o.super_classes, r = o.variation_rank;
@@ -115,8 +102,10 @@ inline world make_world(const world_options& o)
     for (auto& x : gap_dir) x = detail::gaussian(structure, 1.0);
     detail::normalise(gap_dir.data(), D);
 
-    world w{o, tailor::matrix<float>({C, D}), std::vector<std::int32_t>(std::size_t(C)),
-            std::vector<std::int64_t>(std::size_t(C)), {}, {}, {}, {}};
+    dataset w;
+    w.text = tailor::matrix<float>({C, D});
+    w.super_class_of.resize(std::size_t(C));
+    w.counts.resize(std::size_t(C));
     tailor::matrix<float> centre({C, D});
     for (index_t c = 0; c < C; ++c) {
         const index_t s = c % S;  // super-classes interleave so class id says nothing about counts

@@ -6,6 +6,7 @@ medium 20 <= n <= 100, few n < 20, mean of per-class accuracies). The LGR head's
 also recomputed one level down: from its saved test logits (lgr_logits.csv), the image and
 text rows are their branch's argmax and the fused row is the argmax of
 alpha softmax(image) + (1 - alpha) softmax(text) with alpha from results.json.
+check_outputs() is shared with check_demo_images.py (the real-data path).
 Usage: check_demo.py DEMO_BINARY WORK_DIR"""
 import csv
 import json
@@ -25,17 +26,16 @@ def group(n):
     return "many" if n > 100 else ("few" if n < 20 else "medium")
 
 
-def main():
-    demo, work = sys.argv[1], pathlib.Path(sys.argv[2])
-    out = work / "out"
-    args = [demo, "--classes", "24", "--super-classes", "4", "--dim", "16", "--max-count", "200", "--imbalance", "50",
-            "--test-per-class", "10", "--epochs", "3", "--alpha-sweep", "0", "1", "--tau-sweep", "0.1",
-            "--anchors-min", "2", "--anchors-max", "6", "--save-logits", "--no-progress", "--out", str(out)]
-    run = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    if run.returncode != 0:
-        fail(f"demo exited {run.returncode}: {run.stderr}")
-    for name in ["results.csv", "results.json", "predictions.csv", "classes.csv", "per_class_accuracy.svg",
-                 "sweep_alpha.svg", "sweep_tau.svg", "lgr_logits.csv"]:
+MAIN_METHODS = {"zero-shot", "CE", "BalCE", "Focal", "LDAM-DRW", "MMS", "Mixup", "Remix", "LFM+CE", "LFM+MMS",
+                "LGR image", "LGR text", "LGR fused"}
+OUTPUT_FILES = ["results.csv", "results.json", "predictions.csv", "classes.csv", "per_class_accuracy.svg",
+                "sweep_alpha.svg", "sweep_tau.svg", "lgr_logits.csv"]
+
+
+def check_outputs(out, expected_settings, extra_files=()):
+    """Checks a finished run's folder (all methods, --save-logits, sweeps with
+    expected_settings); returns (rows, accuracies checked, LGR predictions checked)."""
+    for name in OUTPUT_FILES + list(extra_files):
         if not (out / name).is_file():
             fail(f"missing {name}")
     for svg in out.glob("*.svg"):
@@ -60,22 +60,23 @@ def main():
             acc = hits[key][c] / n
             per_group[group(counts[c])].append(acc)
             per_group["all"].append(acc)
-        return {g: (100 * sum(v) / len(v) if v else math.nan) for g, v in per_group.items()}
+        return {g: (100 * sum(v) / len(v) if v else math.nan) for g, v in per_group.items()}, \
+            {g: len(v) for g, v in per_group.items()}
 
     rows = list(csv.DictReader(open(out / "results.csv")))
-    expected_methods = {"zero-shot", "CE", "BalCE", "Focal", "LDAM-DRW", "MMS", "Mixup", "Remix", "LFM+CE", "LFM+MMS",
-                        "LGR image", "LGR text", "LGR fused"}
-    if {r["method"] for r in rows if not r["setting"]} != expected_methods:
+    if {r["method"] for r in rows if not r["setting"]} != MAIN_METHODS:
         fail(f"methods in results.csv: {sorted(r['method'] for r in rows)}")
-    if sorted(r["setting"] for r in rows if r["setting"]) != ["alpha=0", "alpha=1", "tau=0.1"]:
+    if sorted(r["setting"] for r in rows if r["setting"]) != sorted(expected_settings):
         fail("sweep rows missing")
     checked = 0
     for r in rows:
-        want = recompute((r["method"], r["setting"]))
+        want, classes = recompute((r["method"], r["setting"]))
         for g in ["many", "medium", "few", "all"]:
             got = float(r[g]) if r[g] not in ("nan", "") else math.nan
             if not (math.isnan(got) and math.isnan(want[g])) and abs(got - want[g]) > 1e-6:
                 fail(f"{r['method']} {r['setting']} {g}: results.csv {got}, recomputed {want[g]}")
+            if g != "all" and int(r[f"{g}_classes"]) != classes[g]:
+                fail(f"{r['method']} {r['setting']}: {r[f'{g}_classes']} {g} classes, recomputed {classes[g]}")
             checked += 1
     doc = json.load(open(out / "results.json"))
     if len(doc["results"]) != len(rows):
@@ -84,7 +85,24 @@ def main():
         acc = item["all"]["accuracy"]
         if abs(100 * acc - float(r["all"])) > 1e-6:
             fail(f"results.json all-accuracy {acc} vs results.csv {r['all']} for {r['method']}")
+        for g in ["many", "medium", "few"]:
+            empty = item[g]["classes"] == 0
+            if empty != (item[g]["accuracy"] is None) or empty != (r[g] == "nan"):
+                fail(f"{r['method']}: an empty {g} group must be null in results.json and nan in results.csv")
     fused = check_lgr(out, doc["lgr"]["alpha"], predicted, len(counts))
+    return rows, checked, fused
+
+
+def main():
+    demo, work = sys.argv[1], pathlib.Path(sys.argv[2])
+    out = work / "out"
+    args = [demo, "--classes", "24", "--super-classes", "4", "--dim", "16", "--max-count", "200", "--imbalance", "50",
+            "--test-per-class", "10", "--epochs", "3", "--alpha-sweep", "0", "1", "--tau-sweep", "0.1",
+            "--anchors-min", "2", "--anchors-max", "6", "--save-logits", "--no-progress", "--out", str(out)]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    if run.returncode != 0:
+        fail(f"demo exited {run.returncode}: {run.stderr}")
+    rows, checked, fused = check_outputs(out, ["alpha=0", "alpha=1", "tau=0.1"])
     print(f"demo outputs consistent: {len(rows)} rows, {checked} accuracies recomputed, "
           f"{fused} LGR predictions recomputed from its logits")
 
