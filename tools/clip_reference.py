@@ -306,9 +306,12 @@ def vit_b16_hf():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "clip")))
-    parser.add_argument("--full", metavar="DIR", help="write full-size ViT-B/32 and ViT-B/16 models to DIR instead")
-    parser.add_argument("--no-float64", action="store_true", help="--full only: store float32 outputs as the reference")
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser.add_argument("--out", default=os.path.relpath(os.path.join(here, "..", "tests", "fixtures", "clip")))
+    parser.add_argument("--full", metavar="DIR",
+                        help="write full-size ViT-B/32 and ViT-B/16 models to DIR instead")
+    parser.add_argument("--no-float64", action="store_true",
+                        help="--full only: store float32 outputs as the reference")
     args = parser.parse_args()
     torch.manual_seed(0)   # construction draws from the global generator; rerandomise() replaces all of it
 

@@ -14,28 +14,6 @@
 
 namespace tailor::model {
 
-/// bias, then QuickGELU: y = x sigmoid(1.702 x).
-template <class T>
-struct bias_quick_gelu_epilogue {
-    const T* bias;
-    TAILOR_HOST_DEVICE T operator()(index_t, index_t col, T value) const noexcept
-    {
-        const T x = value + bias[col];
-        return x / (T(1) + std::exp(T(-1.702) * x));
-    }
-};
-
-/// bias, then the exact GELU: y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2.
-template <class T>
-struct bias_gelu_epilogue {
-    const T* bias;
-    TAILOR_HOST_DEVICE T operator()(index_t, index_t col, T value) const noexcept
-    {
-        const T x = value + bias[col];
-        return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));
-    }
-};
-
 /// Causal attention: a query never sees later keys.
 struct causal_mask_epilogue {
     template <class T>
@@ -124,10 +102,10 @@ void apply_block(B& be, const block_weights<T>& w, const transformer_config& c, 
     const matrix_view<T> hidden(ws.hidden(), {rows, c.mlp_width});
     if (c.act == activation::gelu)
         be.gemm(T(1), matrix_view<const T>(normed), w.fc.weight.view().transposed(), T(0), hidden,
-                bias_gelu_epilogue<T>{w.fc.bias.data()});
+                bias_activation_epilogue<T, gelu_op>{w.fc.bias.data()});
     else
         be.gemm(T(1), matrix_view<const T>(normed), w.fc.weight.view().transposed(), T(0), hidden,
-                bias_quick_gelu_epilogue<T>{w.fc.bias.data()});
+                bias_activation_epilogue<T, quick_gelu_op>{w.fc.bias.data()});
     be.gemm(T(1), matrix_view<const T>(hidden), w.proj.weight.view().transposed(), T(1), x,
             bias_epilogue<T>{w.proj.bias.data()});
 }

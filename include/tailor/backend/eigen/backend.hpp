@@ -5,6 +5,8 @@
 #include <cmath>
 #include <type_traits>
 
+#include <unsupported/Eigen/SpecialFunctions>  // the vectorised erf of the exact GELU
+
 #include "tailor/backend/checks.hpp"
 #include "tailor/backend/cpu/element_ops.hpp"
 #include "tailor/backend/cpu/loops.hpp"
@@ -28,6 +30,31 @@ void gemm_row_major_out(T alpha, const A& a, const B& b, T beta, C& c)
         if (beta != T(1)) c *= beta;
         c.noalias() += alpha * (a * b);
     }
+}
+
+/// Epilogues whose bias and activation this backend applies as whole-row array
+/// expressions: the bias is folded into C before the product (Eigen clears C for beta = 0
+/// anyway), the activation runs vectorised after it. Other epilogues go element by element.
+template <class E>
+struct row_epilogue : std::false_type {};
+template <class T, class A>
+struct row_epilogue<bias_activation_epilogue<T, A>> : std::true_type {};
+
+template <class A>
+inline constexpr bool vectorised_activation =
+    std::is_same_v<A, identity_op> || std::is_same_v<A, relu_op> || std::is_same_v<A, quick_gelu_op> ||
+    std::is_same_v<A, gelu_op>;
+
+template <class A, class Array>
+void apply_activation(Array&& a)
+{
+    using T = typename std::remove_reference_t<Array>::Scalar;
+    if constexpr (std::is_same_v<A, relu_op>)
+        a = a.max(T(0));
+    else if constexpr (std::is_same_v<A, quick_gelu_op>)
+        a = a * (T(1.702) * a).logistic();
+    else if constexpr (std::is_same_v<A, gelu_op>)
+        a = T(0.5) * a * (T(1) + (a * T(0.70710678118654752440)).erf());
 }
 
 /// Eigen's product packs by storage order; give it the layout each view really has so
@@ -65,32 +92,62 @@ public:
     {
         tailor::detail::check_gemm(a, b, c);
         if (c.empty()) return;
+        T product_beta = beta;
+        if constexpr (detail::row_epilogue<Epilogue>::value) {
+            // C = beta C + bias first (C is not read when beta == 0), then C += alpha A B.
+            if (epilogue.bias) {
+                const vector_view<const T> bias(epilogue.bias, {c.cols()});
+                cpu::parallel_for(c.rows(), c.cols(), [&](index_t i) {
+                    with_array(c.row(i), [&](auto row) {
+                        with_array(bias, [&](const auto& b) {
+                            if (beta == T(0))
+                                row = b;
+                            else
+                                row = beta * row + b;
+                        });
+                    });
+                });
+                product_beta = T(1);
+            }
+        }
         if (a.cols() == 0) {
             // An empty inner dimension leaves beta C; BLAS semantics say C is not read when beta == 0.
-            cpu::for_each_2d(c.rows(), c.cols(), [&](index_t i, index_t j) {
-                c(i, j) = beta == T(0) ? T(0) : beta * c(i, j);
-            });
+            if (product_beta != T(1))
+                cpu::for_each_2d(c.rows(), c.cols(), [&](index_t i, index_t j) {
+                    c(i, j) = product_beta == T(0) ? T(0) : product_beta * c(i, j);
+                });
         } else if (c.stride(1) == 1 || c.cols() <= 1) {
             auto out = map_rows_unit(c);
             detail::with_layout<T>(a, [&](const auto& ea) {
-                detail::with_layout<T>(b, [&](const auto& eb) { detail::gemm_row_major_out(alpha, ea, eb, beta, out); });
+                detail::with_layout<T>(b, [&](const auto& eb) { detail::gemm_row_major_out(alpha, ea, eb, product_beta, out); });
             });
         } else if (c.stride(0) == 1 || c.rows() <= 1) {
             // Column-major C: compute C^T = B^T A^T into its row-major transpose.
             auto out = map_rows_unit(c.transposed());
             detail::with_layout<T>(b.transposed(), [&](const auto& ebt) {
                 detail::with_layout<T>(a.transposed(),
-                                       [&](const auto& eat) { detail::gemm_row_major_out(alpha, ebt, eat, beta, out); });
+                                       [&](const auto& eat) { detail::gemm_row_major_out(alpha, ebt, eat, product_beta, out); });
             });
         } else {
             // C with unit stride in neither dimension: Eigen writes through the general map.
             auto out = map(c);
             detail::with_layout<T>(a, [&](const auto& ea) {
-                detail::with_layout<T>(b, [&](const auto& eb) { detail::gemm_row_major_out(alpha, ea, eb, beta, out); });
+                detail::with_layout<T>(b, [&](const auto& eb) { detail::gemm_row_major_out(alpha, ea, eb, product_beta, out); });
             });
         }
-        if constexpr (!std::is_same_v<Epilogue, identity_epilogue>)
+        if constexpr (detail::row_epilogue<Epilogue>::value) {
+            using activation = decltype(epilogue.activation);
+            if constexpr (detail::vectorised_activation<activation>) {
+                if constexpr (!std::is_same_v<activation, identity_op>)
+                    cpu::parallel_for(c.rows(), c.cols(), [&](index_t i) {
+                        with_array(c.row(i), [&](auto row) { detail::apply_activation<activation>(row); });
+                    });
+            } else {
+                cpu::for_each_2d(c.rows(), c.cols(), [&](index_t i, index_t j) { c(i, j) = epilogue.activation(c(i, j)); });
+            }
+        } else if constexpr (!std::is_same_v<Epilogue, identity_epilogue>) {
             cpu::for_each_2d(c.rows(), c.cols(), [&](index_t i, index_t j) { c(i, j) = epilogue(i, j, c(i, j)); });
+        }
     }
 
     template <class T, class Epilogue = identity_epilogue>
@@ -99,7 +156,13 @@ public:
                       Epilogue epilogue = {}) const
     {
         tailor::detail::check_gemm_batched(a, b, c);
-        for (index_t k = 0; k < a.extent(0); ++k) gemm<T>(alpha, a[k], b[k], beta, c[k], epilogue);
+        // Small products (attention heads) go one per thread, as Eigen would run each on one
+        // thread anyway; large ones stay in sequence (cost 0 keeps the loop serial) so each
+        // uses every thread.
+        const index_t work = a.extent(1) * a.extent(2) * b.extent(2);
+        const bool small = work < (index_t(1) << 18);
+        cpu::parallel_for(a.extent(0), small ? work : 0,
+                          [&](index_t k) { gemm<T>(alpha, a[k], b[k], beta, c[k], epilogue); });
     }
 
     template <class T>
