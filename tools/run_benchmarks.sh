@@ -5,10 +5,12 @@
 #   tools/run_benchmarks.sh [THREADS] [OUT_DIR]          (default 2, build/bench-results)
 # The peers need Debian's python3-torch with OpenBLAS (libopenblas0-pthread) and, for CLIP,
 # the venv of tools/make_venv.sh; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the
-# peers so OpenBLAS picks its kernel for this CPU. Wherever two thread pools share the cores
-# (PyTorch's OpenMP pool beside OpenBLAS's pthreads; tailor_bench_clip_blas likewise) that
-# process runs with OMP_WAIT_POLICY=passive, since spinning pools starve each other on two
-# vCPUs; tailor's Eigen-only programs have one pool and keep OpenMP's default (active).
+# peers so OpenBLAS picks its kernel for this CPU. Each side runs under the OpenMP wait
+# policy that is fastest for it, as measured on a 2-vCPU VM: OpenMP's default (active) for
+# tailor's Eigen-only programs and for the loss and VL-LTR peers (PyTorch's elementwise ops
+# lose 25% when its pool sleeps), passive for the CLIP peer (clip_peer.py sets it: there
+# PyTorch's OpenMP pool and OpenBLAS's pthreads starve each other, 2-5x) and for
+# tailor_bench_clip_blas, which has the same two pools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-2}
@@ -19,7 +21,7 @@ tools/make_venv.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target tailor_bench_losses tailor_bench_vlltr tailor_bench_clip tailor_bench_clip_blas
 bench=build/release/bench
-peer=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=$threads)
+peer=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=$threads)
 lscpu | grep -E 'Model name|^CPU\(s\)' | tee "$out/machine.txt"
 
 run() {  # name, binary, filter, OpenMP wait policy
