@@ -73,9 +73,11 @@ struct row_kernels {
                     b = scale * (a - shift).max(lowest_argument).exp();
                     return;
                 }
-                // Rare masked rows: elementwise, since y may alias x.
-                for (index_t j = 0; j < a.size(); ++j)
-                    b[j] = a[j] == minus_infinity ? V(0) : scale * std::exp(std::max(a[j] - shift, lowest_argument));
+                // Masked rows: a factor that is exactly 0 for -inf and exactly 1 for any
+                // finite argument (x + 1e30 rounds to >= 1), so the pass stays one vectorised
+                // elementwise expression, which is also safe when y aliases x.
+                const V far = V(1e30);
+                b = scale * (a - shift).max(lowest_argument).exp() * ((a - shift) + far).max(V(0)).min(V(1));
             });
         });
     }
