@@ -616,7 +616,7 @@ inline image_data load_image_data(const image_data_options& o)
 
     // The dataset: normalised image rows split into train and test, the ensemble classifier.
     dataset& d = out.data;
-    tailor::model::normalize_rows(features.view());
+    tailor::model::normalize_rows(be, features.view());
     d.class_names = out.listing.class_names;
     auto take = [&](const std::vector<index_t>& rows, labelled_features& into) {
         into.features = tailor::matrix<float>({static_cast<index_t>(rows.size()), D});
@@ -637,7 +637,7 @@ inline image_data load_image_data(const image_data_options& o)
             for (index_t k = 0; k < K; ++k) s += anchors(c, k, j);
             d.text(c, j) = static_cast<float>(s / double(K));
         }
-    tailor::model::normalize_rows(d.text.view());
+    tailor::model::normalize_rows(be, d.text.view());
     d.anchors = std::move(anchors);
     d.anchor_counts.assign(std::size_t(C), static_cast<std::int32_t>(K));
     return out;

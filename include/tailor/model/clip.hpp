@@ -59,10 +59,10 @@ public:
         // convolution, whose stride equals its kernel.
         const index_t s0 = pixels.stride(0), s1 = pixels.stride(1), s2 = pixels.stride(2), s3 = pixels.stride(3);
         const tensor_view<const T, 6> windows(pixels.data(), {n, g, g, 3, p, p}, {s0, p * s2, p * s3, s1, s2, s3});
-        grow(patches_, n * g * g * 3 * p * p);
+        detail::ensure_size(patches_, n * g * g * 3 * p * p);
         be.copy(windows, tensor_view<T, 6>(patches_.data(), {n, g, g, 3, p, p}));
-        grow(tokens_, n * t * width);
-        grow(embedded_, n * g * g * width);
+        detail::ensure_size(tokens_, n * t * width);
+        detail::ensure_size(embedded_, n * g * g * width);
         const matrix_view<T> embedded(embedded_.data(), {n * g * g, width});
         be.gemm(T(1), matrix_view<const T>(patches_.data(), {n * g * g, 3 * p * p}), w_.patch_embedding.view().transposed(),
                 T(0), embedded);
@@ -81,7 +81,7 @@ public:
         for (const auto& block : w_.blocks) apply_block(be, block, c.tower, n, t, false, x, ws_);
 
         // ln_post on the class tokens (row 0 of each image) only.
-        grow(pooled_, n * width);
+        detail::ensure_size(pooled_, n * width);
         const matrix_view<const T> class_tokens(tokens_.data(), {n, width}, {t * width, 1});
         const matrix_view<T> pooled(pooled_.data(), {n, width});
         be.layer_norm_rows(class_tokens, w_.ln_post.gamma.view(), w_.ln_post.beta.view(), eps, pooled);
@@ -107,11 +107,6 @@ private:
         be.copy(tensor_view<const T, 3>(tokens_.data(), {n, t, width}), trace.tokens.view());
         trace.pooled = matrix<T>({n, width});
         be.copy(matrix_view<const T>(pooled_.data(), {n, width}), trace.pooled.view());
-    }
-
-    static void grow(vector<T>& v, index_t n)
-    {
-        if (v.size() < n) v = vector<T>({n});
     }
 
     vision_weights<T> w_;
@@ -170,7 +165,7 @@ public:
         std::vector<std::int32_t> flat(static_cast<std::size_t>(n * length));
         for (index_t i = 0; i < n; ++i)
             for (index_t j = 0; j < length; ++j) flat[static_cast<std::size_t>(i * length + j)] = static_cast<std::int32_t>(ids(i, j));
-        grow(tokens_, n * length * width);
+        detail::ensure_size(tokens_, n * length * width);
         const matrix_view<T> x(tokens_.data(), {n * length, width});
         be.gather_rows(w_.token_embedding.view(), vector_view<const std::int32_t>(flat.data(), {n * length}), x);
         const tensor_view<T, 3> x3(tokens_.data(), {n, length, width});
@@ -180,7 +175,7 @@ public:
 
         std::vector<std::int32_t> rows(static_cast<std::size_t>(n));
         for (index_t i = 0; i < n; ++i) rows[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(i * length) + eot[static_cast<std::size_t>(i)];
-        grow(pooled_, 2 * n * width);
+        detail::ensure_size(pooled_, 2 * n * width);
         const matrix_view<T> gathered(pooled_.data(), {n, width});
         const matrix_view<T> pooled(pooled_.data() + n * width, {n, width});
         be.gather_rows(matrix_view<const T>(x), vector_view<const std::int32_t>(rows.data(), {n}), gathered);
@@ -204,11 +199,6 @@ public:
     }
 
 private:
-    static void grow(vector<T>& v, index_t n)
-    {
-        if (v.size() < n) v = vector<T>({n});
-    }
-
     text_weights<T> w_;
     vector<T> tokens_, pooled_;
     block_workspace<T> ws_;

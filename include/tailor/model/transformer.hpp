@@ -23,6 +23,18 @@ struct causal_mask_epilogue {
     }
 };
 
+namespace detail {
+
+/// Reallocates `v` only when a call needs more than it holds, so repeated calls of one
+/// size reuse their buffers.
+template <class T>
+void ensure_size(vector<T>& v, index_t n)
+{
+    if (v.size() < n) v = vector<T>({n});
+}
+
+}  // namespace detail
+
 /// Scratch buffers for one tower, sized for a batch of `sequences` x `tokens` and reused
 /// across blocks (and across calls of the same size).
 template <class T>
@@ -31,12 +43,12 @@ public:
     void reserve(index_t sequences, index_t tokens, const transformer_config& c)
     {
         const index_t rows = sequences * tokens;
-        grow(normed_, rows * c.width);
-        grow(packed_, rows * 3 * c.width);
-        grow(heads_, rows * 3 * c.width);
-        grow(scores_, sequences * c.heads * tokens * tokens);
-        grow(attended_, rows * c.width);
-        grow(hidden_, rows * c.mlp_width);
+        detail::ensure_size(normed_, rows * c.width);
+        detail::ensure_size(packed_, rows * 3 * c.width);
+        detail::ensure_size(heads_, rows * 3 * c.width);
+        detail::ensure_size(scores_, sequences * c.heads * tokens * tokens);
+        detail::ensure_size(attended_, rows * c.width);
+        detail::ensure_size(hidden_, rows * c.mlp_width);
     }
 
     T* normed() { return normed_.data(); }
@@ -47,10 +59,6 @@ public:
     T* hidden() { return hidden_.data(); }
 
 private:
-    static void grow(vector<T>& v, index_t n)
-    {
-        if (v.size() < n) v = vector<T>({n});
-    }
     vector<T> normed_, packed_, heads_, scores_, attended_, hidden_;
 };
 

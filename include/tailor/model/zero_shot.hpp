@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tailor/head/cosine_head.hpp"
 #include "tailor/model/clip.hpp"
 #include "tailor/text/clip_tokenizer.hpp"
 
@@ -31,16 +32,13 @@ inline std::string fill_prompt(std::string_view template_text, std::string_view 
     return out.append(template_text.substr(from));
 }
 
-/// Scales every row of `x` to unit L2 norm in place (a zero row stays zero).
-template <class T>
-void normalize_rows(matrix_view<T> x)
+/// Scales every row of `x` to unit L2 norm in place (a zero row stays zero), through the
+/// cosine head's row functor.
+template <class T, class B>
+void normalize_rows(B& be, matrix_view<T> x)
 {
-    for (index_t i = 0; i < x.rows(); ++i) {
-        double s = 0;
-        for (index_t j = 0; j < x.cols(); ++j) s += double(x(i, j)) * double(x(i, j));
-        const double inv = s > 0 ? 1 / std::sqrt(s) : 0;
-        for (index_t j = 0; j < x.cols(); ++j) x(i, j) = static_cast<T>(x(i, j) * inv);
-    }
+    vector<T> norms({x.rows()});
+    be.template map_rows<T>(matrix_view<const T>(x), norms.view(), tailor::detail::normalise_rows<T>{x});
 }
 
 /// The [classes, D] zero-shot classifier. Prompts are encoded `batch` at a time.
@@ -67,7 +65,7 @@ matrix<T> zero_shot_classifier(B& be, clip_text_encoder<T>& encoder, const text:
         const auto ids = tokenizer.encode_batch<std::int32_t>(chunk, context);
         encoder.encode(be, ids.view(), embeddings.view().slice(0, begin, end));
     }
-    normalize_rows(embeddings.view());
+    normalize_rows(be, embeddings.view());
     matrix<T> classifier({classes, d});
     for (index_t c = 0; c < classes; ++c)
         for (index_t j = 0; j < d; ++j) {
@@ -75,7 +73,7 @@ matrix<T> zero_shot_classifier(B& be, clip_text_encoder<T>& encoder, const text:
             for (index_t t = 0; t < k; ++t) s += embeddings(c * k + t, j);
             classifier(c, j) = static_cast<T>(s / double(k));
         }
-    normalize_rows(classifier.view());
+    normalize_rows(be, classifier.view());
     return classifier;
 }
 
@@ -91,7 +89,7 @@ void zero_shot_logits(B& be, matrix_view<const T> image_embeddings, matrix_view<
     detail::require(std::isfinite(logit_scale), "logit_scale", "a finite value", logit_scale);
     matrix<T> unit({image_embeddings.rows(), image_embeddings.cols()});
     be.copy(image_embeddings, unit.view());
-    normalize_rows(unit.view());
+    normalize_rows(be, unit.view());
     be.gemm(std::exp(logit_scale), matrix_view<const T>(unit.view()), classifier.transposed(), T(0), logits);
 }
 
