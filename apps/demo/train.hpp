@@ -67,6 +67,20 @@ inline std::vector<std::int32_t> predict(tailor::eigen::backend& be, const tailo
     return predictions;
 }
 
+/// Copies the training rows `items` names into the first rows of a batch; returns their count.
+template <class Items>
+index_t gather_batch(const labelled_features& train, const Items& items, tailor::matrix<float>& features,
+                     std::vector<std::int32_t>& labels)
+{
+    const auto rows = static_cast<index_t>(items.size());
+    for (index_t b = 0; b < rows; ++b) {
+        const auto i = static_cast<index_t>(items[std::size_t(b)]);
+        for (index_t d = 0; d < features.extent(1); ++d) features(b, d) = train.features(i, d);
+        labels[std::size_t(b)] = train.labels[std::size_t(i)];
+    }
+    return rows;
+}
+
 inline method_result train_and_predict(const dataset& w, const method& m, const training_options& o)
 {
     tailor::eigen::backend be;
@@ -122,12 +136,7 @@ inline method_result train_and_predict(const dataset& w, const method& m, const 
         if (std::holds_alternative<std::monostate>(m.mixup)) {
             const auto order = instances.epoch(generator, epoch);
             for (auto items : order.batches(B)) {
-                const auto rows = static_cast<index_t>(items.size());
-                for (index_t b = 0; b < rows; ++b) {
-                    const auto i = static_cast<index_t>(items[std::size_t(b)]);
-                    for (index_t d = 0; d < D; ++d) batch_features(b, d) = w.train.features(i, d);
-                    batch_labels[std::size_t(b)] = w.train.labels[std::size_t(i)];
-                }
+                const index_t rows = gather_batch(w.train, items, batch_features, batch_labels);
                 step(rows, tailor::hard_targets<std::int32_t>{tailor::make_view(
                                static_cast<const std::int32_t*>(batch_labels.data()), rows)});
             }
@@ -209,12 +218,7 @@ void run_lgr_epochs(const dataset& w, const Sampler& sampler, const lgr_options&
         index_t batches = 0;
         const auto order = sampler.epoch(generator, epoch);
         for (auto items : order.batches(B)) {
-            const auto rows = static_cast<index_t>(items.size());
-            for (index_t b = 0; b < rows; ++b) {
-                const auto i = static_cast<index_t>(items[std::size_t(b)]);
-                for (index_t d = 0; d < D; ++d) batch_features(b, d) = w.train.features(i, d);
-                batch_labels[std::size_t(b)] = w.train.labels[std::size_t(i)];
-            }
+            const index_t rows = gather_batch(w.train, items, batch_features, batch_labels);
             const auto value = head.loss_and_gradients(
                 be, bank, tailor::matrix_view<const float>(batch_features.view().slice(0, 0, rows)),
                 tailor::loss::cross_entropy{},
