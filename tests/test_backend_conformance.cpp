@@ -487,3 +487,87 @@ TEMPLATE_LIST_TEST_CASE("row kernels: max, sum, dot, sum_exp on strided rows", "
     REQUIRE(k.max(vector_view<const float>(data, {0})) == -std::numeric_limits<float>::infinity());
     REQUIRE(k.logsumexp(vector_view<const float>(data, {0})) == -std::numeric_limits<float>::infinity());
 }
+
+TEMPLATE_LIST_TEST_CASE("row kernels: exp_shifted returns its row sum, masks -inf, may write in place",
+                        "[backend][row_kernels]", backends_under_test)
+{
+    using kernels = typename TestType::row_kernels;
+    const kernels k{};
+    const float inf = std::numeric_limits<float>::infinity();
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> uniform(-20.f, 20.f);
+    // Lengths around the packet widths (4, 8, 16 floats) exercise every tail.
+    for (index_t n : {1, 2, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000}) {
+        for (int variant = 0; variant < 4; ++variant) {
+            const bool masked = variant & 1, strided = variant & 2;
+            const index_t stride = strided ? 3 : 1;
+            std::vector<float> x(std::size_t(n * stride), 123.f), y(std::size_t(n * stride), 456.f);
+            for (index_t j = 0; j < n; ++j) x[std::size_t(j * stride)] = uniform(rng);
+            if (masked)
+                for (index_t j = 0; j < n; j += 3) x[std::size_t(j * stride)] = -inf;
+            const vector_view<const float> xv(x.data(), {n}, {stride});
+            const vector_view<float> yv(y.data(), {n}, {stride});
+            const float shift = 4.f, scale = 0.5f;
+            const float total = k.exp_shifted(xv, shift, scale, yv);
+            double expected_total = 0, written_total = 0;
+            for (index_t j = 0; j < n; ++j) {
+                const float xj = x[std::size_t(j * stride)], yj = y[std::size_t(j * stride)];
+                const double expected = scale * std::exp(double(xj) - shift);
+                if (xj == -inf)
+                    REQUIRE(yj == 0.f);  // exactly nothing, not a clamped tiny value
+                else
+                    REQUIRE(close(yj, expected, 2e-6, 1e-30));
+                expected_total += expected;
+                written_total += yj;
+            }
+            REQUIRE(close(total, written_total, 2e-6, 1e-30));
+            REQUIRE(close(total, expected_total, 2e-6, 1e-30));
+            for (std::size_t i = 0; i < y.size(); ++i)
+                if (i % std::size_t(stride) != 0) REQUIRE(y[i] == 456.f);  // the gaps stay untouched
+
+            // In place: the result equals the out-of-place one bit for bit.
+            std::vector<float> in_place = x;
+            const vector_view<float> inv(in_place.data(), {n}, {stride});
+            const float total_in_place = k.exp_shifted(vector_view<const float>(inv), shift, scale, inv);
+            REQUIRE(total_in_place == total);
+            for (index_t j = 0; j < n; ++j) REQUIRE(in_place[std::size_t(j * stride)] == y[std::size_t(j * stride)]);
+        }
+    }
+    // Arguments far below the max (e^-100) come out as exactly 0 on every backend that
+    // flushes them, and never as NaN.
+    float far[3] = {0.f, -100.f, -1e30f}, out[3];
+    const float total = k.exp_shifted(vector_view<const float>(far, {3}), 0.f, 1.f, vector_view<float>(out, {3}));
+    REQUIRE(out[0] == 1.f);
+    REQUIRE(out[1] < 1e-40f);
+    REQUIRE(out[2] == 0.f);
+    REQUIRE(total == Approx(1.f));
+    // A NaN anywhere shows in the sum.
+    float with_nan[20];
+    for (float& v : with_nan) v = 1.f;
+    with_nan[17] = std::numeric_limits<float>::quiet_NaN();
+    float nan_out[20];
+    REQUIRE(std::isnan(k.exp_shifted(vector_view<const float>(with_nan, {20}), 1.f, 1.f, vector_view<float>(nan_out, {20}))));
+    REQUIRE(std::isnan(nan_out[17]));
+}
+
+TEMPLATE_LIST_TEST_CASE("row kernels: exp_shifted is accurate to about an ulp over the whole unclamped range",
+                        "[backend][row_kernels]", backends_under_test)
+{
+    using kernels = typename TestType::row_kernels;
+    const kernels k{};
+    // Every argument from the clamp (log(FLT_MIN) + 24, about -63.3) up to 88.7 in steps
+    // of 1/1024, a row at a time, against exp in double.
+    const index_t n = 4096;
+    std::vector<float> x(static_cast<std::size_t>(n)), y(static_cast<std::size_t>(n));
+    double worst = 0;
+    for (float start = -63.f; start < 88.7f; start += float(n) / 1024.f) {
+        for (index_t j = 0; j < n; ++j) x[std::size_t(j)] = std::min(start + float(j) / 1024.f, 88.7f);
+        k.exp_shifted(vector_view<const float>(x.data(), {n}), 0.f, 1.f, vector_view<float>(y.data(), {n}));
+        for (index_t j = 0; j < n; ++j) {
+            const double want = std::exp(double(x[std::size_t(j)]));
+            worst = std::max(worst, std::abs(double(y[std::size_t(j)]) - want) / want);
+        }
+    }
+    INFO("largest relative error " << worst);
+    REQUIRE(worst < 2.5e-7);  // 2.1 ulp of float's 1.19e-7
+}

@@ -19,7 +19,7 @@ concept row_kernel_set = requires(const K& k, vector_view<const T, Space> x, vec
     { k.dot(x, x) } -> std::convertible_to<T>;
     { k.logsumexp(x) } -> std::convertible_to<T>;
     { k.sum_exp(x, s) } -> std::convertible_to<T>;  // sum_j exp(x_j - s)
-    k.exp_shifted(x, s, s, y);                       // y_j = a * exp(x_j - s)
+    { k.exp_shifted(x, s, s, y) } -> std::convertible_to<T>;  // y_j = a * exp(x_j - s); returns sum_j y_j
 };
 
 /// A functor for `map_rows`: sees a row index, the row, and the backend's row kernels.

@@ -295,8 +295,7 @@ struct attend_row {
             for (index_t m = counts[c]; m < slots; ++m) sc[m] = minus_inf;
             const vector_view<const T> srow = s.row(c);
             const T top = k.max(srow);
-            k.exp_shifted(srow, top, T(1), a.row(c));
-            const T inv = T(1) / k.sum(vector_view<const T>(a.row(c)));
+            const T inv = T(1) / k.exp_shifted(srow, top, T(1), a.row(c));
             for (index_t m = 0; m < slots; ++m) ac[m] *= inv;
             for (index_t m = 0; m < slots; ++m) pc[m] = mu[m] * sum_e + r[m] * pc[m];
             const T dot = k.dot(vector_view<const T>(a.row(c)), vector_view<const T>(p.row(c)));

@@ -106,8 +106,7 @@ private:
     static numerators<T> softmax_numerators(const row_context<T>& row, const Kernels& k)
     {
         const T m = k.max(row.logits_row);
-        k.exp_shifted(row.logits_row, m, T(1), row.grad_row);
-        const T total = k.sum(vector_view<const T>(row.grad_row));
+        const T total = k.exp_shifted(row.logits_row, m, T(1), row.grad_row);
         return {m, total, std::log(total)};
     }
 };

@@ -115,8 +115,7 @@ private:
             detail::affine_row(row.logits(), inverse_temperature, self.margin_row(y), a, n);
             const T target_logit = a[y];
             const T m = k.max(vector_view<const T>(a_row));
-            k.exp_shifted(vector_view<const T>(a_row), m, T(1), a_row);
-            const T total = k.sum(vector_view<const T>(a_row));
+            const T total = k.exp_shifted(vector_view<const T>(a_row), m, T(1), a_row);
             loss += double(c) * (double(m - target_logit) + std::log(double(total)));
             const T step = row.grad_scale * inverse_temperature;
             const T weight = step * c / total;

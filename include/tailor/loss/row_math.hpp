@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "tailor/core/config.hpp"
@@ -101,12 +102,12 @@ inline bool is_nonzero(T c)
     return (std::bit_cast<U>(c) << 1) != 0;
 }
 
-/// sum_{j < n} term(j) with eight independent accumulators, which the compiler maps to
+/// sum_{j < n} term(j) with sixteen independent accumulators, which the compiler maps to
 /// SIMD lanes without being allowed to reassociate a single running sum.
 template <class T, class Term>
 T lane_sum(index_t n, Term&& term)
 {
-    constexpr int lanes = 8;
+    constexpr int lanes = 16;
     T partial[lanes] = {};
     index_t j = 0;
     for (; j + lanes <= n; j += lanes)
@@ -115,6 +116,30 @@ T lane_sum(index_t n, Term&& term)
     for (; j < n; ++j) total += term(j);
     for (int l = 0; l < lanes; ++l) total += partial[l];
     return total;
+}
+
+/// {sum_j first(j), sum_j second(j)} in one pass over the row, as lane_sum does each.
+template <class T, class First, class Second>
+std::pair<T, T> lane_sums(index_t n, First&& first, Second&& second)
+{
+    constexpr int lanes = 16;
+    T partial_first[lanes] = {}, partial_second[lanes] = {};
+    index_t j = 0;
+    for (; j + lanes <= n; j += lanes)
+        for (int l = 0; l < lanes; ++l) {
+            partial_first[l] += first(j + l);
+            partial_second[l] += second(j + l);
+        }
+    T total_first = T(0), total_second = T(0);
+    for (; j < n; ++j) {
+        total_first += first(j);
+        total_second += second(j);
+    }
+    for (int l = 0; l < lanes; ++l) {
+        total_first += partial_first[l];
+        total_second += partial_second[l];
+    }
+    return {total_first, total_second};
 }
 
 /// Calls f with an accessor for w_k: a constant 1 when unweighted, so that loop keeps no load.
@@ -180,8 +205,7 @@ T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T
                    return lane_sum<T>(n, [&](index_t j) { return zero_unless(w(j), w(j) * (m - a[j])); });
                });
     }
-    k.exp_shifted(a_row, m, T(1), row.grad_row);
-    const T total = k.sum(vector_view<const T>(row.grad_row));
+    const T total = k.exp_shifted(a_row, m, T(1), row.grad_row);
     const T loss = gap + mass * std::log(total);
 
     const T step = row.grad_scale * slope;
@@ -212,13 +236,11 @@ T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T
     const T uniform = smoothing / static_cast<T>(n);
     return with_class_weights(row, [&](auto w) {
         auto coefficient = [&](index_t j) { return (keep * t[j] + uniform) * w(j); };
-        const T mass = lane_sum<T>(n, coefficient);
-        const T gap = lane_sum<T>(n, [&](index_t j) {
+        const auto [mass, gap] = lane_sums<T>(n, coefficient, [&](index_t j) {
             const T c = coefficient(j);
             return zero_unless(c, c * (m - a[j]));
         });
-        k.exp_shifted(a_row, m, T(1), row.grad_row);
-        const T total = k.sum(vector_view<const T>(row.grad_row));
+        const T total = k.exp_shifted(a_row, m, T(1), row.grad_row);
         const T step = row.grad_scale * slope;
         const T alpha = step * mass / total;
         for (index_t j = 0; j < n; ++j) g[j] = alpha * g[j] - step * coefficient(j);

@@ -175,8 +175,7 @@ public:
         tailor::detail::check_same_shape(x, y);
         cpu::parallel_for(x.rows(), x.cols(), [&](index_t r) {
             const T m = row_kernels::max(x.row(r));
-            row_kernels::exp_shifted(x.row(r), m, T(1), y.row(r));
-            const T inv = T(1) / row_kernels::sum(vector_view<const T>(y.row(r)));
+            const T inv = T(1) / row_kernels::exp_shifted(x.row(r), m, T(1), y.row(r));
             // An expression assignment, not `*= inv`: scalar computed assignment walks the
             // buffer linearly and would miss a strided row.
             with_expressions([&](auto out) { xt::noalias(out) = out * inv; }, y.row(r));

@@ -97,14 +97,15 @@ struct row_kernels {
         return m + std::log(sum_exp(x, m));
     }
 
-    /// y_j = scale * exp(x_j - shift): the softmax (or its gradient) once the shift is known.
-    /// y may be x.
+    /// y_j = scale * exp(x_j - shift): the softmax (or its gradient) once the shift is known;
+    /// returns sum_j y_j. y may be x.
     template <class T, class U>
-    static void exp_shifted(vector_view<T> x, std::remove_const_t<T> shift, std::remove_const_t<T> scale,
+    static auto exp_shifted(vector_view<T> x, std::remove_const_t<T> shift, std::remove_const_t<T> scale,
                             vector_view<U> y)
     {
         detail::require_same_length(x, y, "y");
         with_expressions([&](const auto& a, auto b) { xt::noalias(b) = scale * xt::exp(a - shift); }, x, y);
+        return sum(vector_view<const std::remove_const_t<T>>(y));
     }
 };
 
