@@ -154,6 +154,33 @@ V exp_shifted_contiguous(const V* x, index_t n, V shift, V scale, V* y, bool& fl
     return total;
 }
 
+/// Sets the entries of contiguous y[0, n) with |y_j| <= floor to exactly 0 (NaN stays) and
+/// returns the new sum.
+template <class V>
+V zero_at_or_below(V* y, index_t n, V floor)
+{
+    using namespace Eigen::internal;
+    using P = packet_t<V>;
+    constexpr index_t L = packet_size<V>;
+    const P vfloor = pset1<P>(floor);
+    P sum0 = pset1<P>(V(0)), sum1 = sum0;
+    auto kept = [&](const P& v) { return pandnot(v, pcmp_le(pabs(v), vfloor)); };
+    index_t j = 0;
+    for (; j + 2 * L <= n; j += 2 * L) {
+        const P a = kept(ploadu<P>(y + j)), b = kept(ploadu<P>(y + j + L));
+        pstoreu(y + j, a);
+        pstoreu(y + j + L, b);
+        sum0 = padd(sum0, a);
+        sum1 = padd(sum1, b);
+    }
+    V total = fold_lanes<V>(padd(sum0, sum1), std::plus<V>{});
+    for (; j < n; ++j) {
+        if (std::abs(y[j]) <= floor) y[j] = V(0);
+        total += y[j];
+    }
+    return total;
+}
+
 }  // namespace detail
 
 struct row_kernels {
@@ -239,11 +266,13 @@ private:
     template <class V>
     static V zero_floored(vector_view<V> y, V scale)
     {
-        const V floor = std::abs(scale * std::exp(detail::lowest_exp_argument<V>()));
+        const V floor = std::abs(scale * std::exp(detail::lowest_exp_argument<V>())) * V(1.001);
+        if constexpr (detail::packet_vectorised<V>)
+            if (y.stride(0) == 1) return detail::zero_at_or_below(y.data(), y.extent(0), floor);
         return with_array(y, [&](auto b) {
             V total = V(0);
             for (index_t j = 0; j < b.size(); ++j) {
-                if (std::abs(b[j]) <= floor * V(1.001)) b[j] = V(0);  // NaN stays
+                if (std::abs(b[j]) <= floor) b[j] = V(0);  // NaN stays
                 total += b[j];
             }
             return total;
