@@ -40,8 +40,9 @@ V lowest_exp_argument()
 /// There the same Cody-Waite reduction and Cephes polynomial finish with one vscalefps
 /// (2^n times the polynomial) in place of Eigen's clamps, integer shift and final max: 12
 /// vector instructions instead of 20, with a relative error below 8e-8 over [-87, 88]
-/// (Eigen's: 3e-7). It returns inf above 88.7, 0 or a
-/// denormal below -87.3 (the callers clamp first), NaN for NaN; -inf is not an input.
+/// (Eigen's: 3e-7). Xsimd's, Highway's and SLEEF's AVX-512 exp measured no faster than
+/// Eigen's here. It returns inf above 88.7, 0 or a denormal below -87.3 (the callers clamp
+/// first) and NaN for NaN; -inf is not an input.
 template <class P>
 P exp_packet(const P& x)
 {
