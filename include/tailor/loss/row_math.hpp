@@ -9,9 +9,11 @@
 // keeps the row cheap: no view is constructed per row (a checked view construction formats
 // its would-be error message eagerly); rows come as views derived from existing ones.
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -102,44 +104,36 @@ inline bool is_nonzero(T c)
     return (std::bit_cast<U>(c) << 1) != 0;
 }
 
-/// sum_{j < n} term(j) with sixteen independent accumulators, which the compiler maps to
-/// SIMD lanes without being allowed to reassociate a single running sum.
-template <class T, class Term>
-T lane_sum(index_t n, Term&& term)
+/// {sum_j terms(j)...} in one pass over the row, each sum with sixteen independent
+/// accumulators, which the compiler maps to SIMD lanes without being allowed to
+/// reassociate a single running sum.
+template <class T, class... Terms>
+std::array<T, sizeof...(Terms)> lane_sums(index_t n, Terms&&... terms)
 {
     constexpr int lanes = 16;
-    T partial[lanes] = {};
+    constexpr std::size_t count = sizeof...(Terms);
+    const auto term = std::forward_as_tuple(terms...);
+    T partial[count][lanes] = {};
+    std::array<T, count> total{};
+    // Adds term i at position j into target[i], for every i (an unrolled fold).
+    auto add_all = [&]<std::size_t... I>(std::index_sequence<I...>, auto&& target, index_t j) {
+        ((target(I) += std::get<I>(term)(j)), ...);
+    };
     index_t j = 0;
     for (; j + lanes <= n; j += lanes)
-        for (int l = 0; l < lanes; ++l) partial[l] += term(j + l);
-    T total = T(0);
-    for (; j < n; ++j) total += term(j);
-    for (int l = 0; l < lanes; ++l) total += partial[l];
+        for (int l = 0; l < lanes; ++l)
+            add_all(std::make_index_sequence<count>{}, [&](std::size_t i) -> T& { return partial[i][l]; }, j + l);
+    for (; j < n; ++j) add_all(std::make_index_sequence<count>{}, [&](std::size_t i) -> T& { return total[i]; }, j);
+    for (std::size_t i = 0; i < count; ++i)
+        for (int l = 0; l < lanes; ++l) total[i] += partial[i][l];
     return total;
 }
 
-/// {sum_j first(j), sum_j second(j)} in one pass over the row, as lane_sum does each.
-template <class T, class First, class Second>
-std::pair<T, T> lane_sums(index_t n, First&& first, Second&& second)
+/// sum_{j < n} term(j), as lane_sums computes it.
+template <class T, class Term>
+T lane_sum(index_t n, Term&& term)
 {
-    constexpr int lanes = 16;
-    T partial_first[lanes] = {}, partial_second[lanes] = {};
-    index_t j = 0;
-    for (; j + lanes <= n; j += lanes)
-        for (int l = 0; l < lanes; ++l) {
-            partial_first[l] += first(j + l);
-            partial_second[l] += second(j + l);
-        }
-    T total_first = T(0), total_second = T(0);
-    for (; j < n; ++j) {
-        total_first += first(j);
-        total_second += second(j);
-    }
-    for (int l = 0; l < lanes; ++l) {
-        total_first += partial_first[l];
-        total_second += partial_second[l];
-    }
-    return {total_first, total_second};
+    return lane_sums<T>(n, std::forward<Term>(term))[0];
 }
 
 /// Calls f with an accessor for w_k: a constant 1 when unweighted, so that loop keeps no load.
