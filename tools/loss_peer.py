@@ -6,7 +6,11 @@ Same shapes as bench/bench_losses.cpp (B = 256, C = 1000), same thread count (2 
 JSON of a tailor benchmark run it prints the ratio PyTorch time / tailor time per case:
 
     OMP_NUM_THREADS=2 build/bench/tailor_bench_losses --benchmark_format=json > losses.json
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 tools/loss_peer.py losses.json
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ATEN_CPU_CAPABILITY=avx512 \
+        /usr/bin/python3 tools/loss_peer.py losses.json
+
+(ATEN_CPU_CAPABILITY=avx512 on AVX-512 CPUs, as tools/run_benchmarks.sh sets it: Debian's
+PyTorch otherwise runs its AVX2 kernels, which were 20-30% slower here.)
 
 Pair targets {first, second, lambda} are given to PyTorch the way the references take
 them: a dense mixed target for the softmax losses (built outside the timed region, which
@@ -14,6 +18,7 @@ favours PyTorch), and two weighted hard terms for the margin losses (LDAM, MMS).
 """
 import argparse
 import json
+import os
 import re
 import statistics
 import time
@@ -156,7 +161,9 @@ def main():
     header = f"{'loss':18} {'target':6} {'PyTorch us':>11}"
     for be in backends:
         header += f" {be + ' us':>11} {'ratio':>7}"
-    print(f"PyTorch {torch.__version__} eager, {torch.get_num_threads()} threads, B={B} C={C}, forward+backward")
+    capability = os.environ.get("ATEN_CPU_CAPABILITY", "the build's default")
+    print(f"PyTorch {torch.__version__} eager, {torch.get_num_threads()} threads, kernels {capability}, "
+          f"B={B} C={C}, forward+backward")
     print(header)
     for (loss, kind), f in cases.items():
         peer = time_case(f, w["z"], args.min_seconds, args.repeats)

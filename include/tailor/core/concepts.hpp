@@ -3,7 +3,9 @@
 // policy must meet; the algorithms are written against them and never name a concrete type.
 #include <concepts>
 #include <cstdint>
+#include <optional>
 #include <random>
+#include <utility>
 
 #include "tailor/core/functional.hpp"
 #include "tailor/core/view.hpp"
@@ -15,11 +17,15 @@ namespace tailor {
 template <class K, class T, class Space>
 concept row_kernel_set = requires(const K& k, vector_view<const T, Space> x, vector_view<T, Space> y, T s) {
     { k.max(x) } -> std::convertible_to<T>;
+    { k.min_max(x) } -> std::convertible_to<std::pair<T, T>>;  // {min_j x_j, max_j x_j}
     { k.sum(x) } -> std::convertible_to<T>;
     { k.dot(x, x) } -> std::convertible_to<T>;
     { k.logsumexp(x) } -> std::convertible_to<T>;
     { k.sum_exp(x, s) } -> std::convertible_to<T>;  // sum_j exp(x_j - s)
     { k.exp_shifted(x, s, s, y) } -> std::convertible_to<T>;  // y_j = a * exp(x_j - s); returns sum_j y_j
+    { k.exp_shifted(x, s, s, y, s) } -> std::convertible_to<T>;  // the same, told min_j x_j
+    // y_j = exp(x_j - s) and its sum when no x_j - s exceeds 64 (no overflow); else nullopt
+    { k.try_exp_shifted(x, s, y) } -> std::convertible_to<std::optional<T>>;
 };
 
 /// A functor for `map_rows`: sees a row index, the row, and the backend's row kernels.

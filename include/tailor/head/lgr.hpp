@@ -19,6 +19,7 @@
 #include <limits>
 #include <random>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "tailor/core/concepts.hpp"
@@ -294,8 +295,8 @@ struct attend_row {
             const T* r = scales + c * slots;
             for (index_t m = counts[c]; m < slots; ++m) sc[m] = minus_inf;
             const vector_view<const T> srow = s.row(c);
-            const T top = k.max(srow);
-            const T inv = T(1) / k.exp_shifted(srow, top, T(1), a.row(c));
+            const auto [low, top] = std::pair<T, T>(k.min_max(srow));
+            const T inv = T(1) / k.exp_shifted(srow, top, T(1), a.row(c), low);
             for (index_t m = 0; m < slots; ++m) ac[m] *= inv;
             for (index_t m = 0; m < slots; ++m) pc[m] = mu[m] * sum_e + r[m] * pc[m];
             const T dot = k.dot(vector_view<const T>(a.row(c)), vector_view<const T>(p.row(c)));

@@ -54,12 +54,12 @@ public:
     template <class Kernels>
     T row(const row_context<T>& row, const sparse_target<T>& target, const Kernels& k) const
     {
-        detail::affine_row(row.logits(), T(1), bias_.data(), row.grad(), row.classes);
+        const vector_view<T> adjusted = detail::biased_row(row, bias_.data());
         for (int e = 0; e < target.count; ++e) {
             const index_t y = target.label[e];
-            row.grad()[y] = row.logits()[y] + target_bias(y, target.share[e]);
+            adjusted.data()[y] = row.logits()[y] + target_bias(y, target.share[e]);
         }
-        return detail::softmax_cross_entropy(row, vector_view<const T>(row.grad_row), T(1), target, T(0), k);
+        return detail::softmax_cross_entropy(row, vector_view<const T>(adjusted), T(1), target, T(0), k);
     }
 
     template <class Kernels>

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <utility>
 
 #include "tailor/core/error.hpp"
 #include "tailor/loss/row_math.hpp"
@@ -53,14 +54,14 @@ struct focal {
     {
         const index_t n = row.classes;
         T* g = row.grad();
-        const auto s = softmax_numerators(row, k);
+        const auto s = with_log(detail::softmax_numerators(row.logits_row, target, row.grad_row, k));
         double loss = 0.0;
         T mass = T(0);
         T weighted_slope[2] = {T(0), T(0)};
         for (int e = 0; e < target.count; ++e) {
             const T c = target.coefficient[e];
             if (!detail::is_nonzero(c)) continue;
-            const auto term = detail::focal_at(double(row.logits()[target.label[e]] - s.max) - double(s.log_total), gamma);
+            const auto term = detail::focal_at(double(row.logits()[target.label[e]] - s.shift) - double(s.log_total), gamma);
             loss += double(c) * term.value;
             weighted_slope[e] = static_cast<T>(double(c) * term.slope);
             mass += weighted_slope[e];
@@ -75,7 +76,7 @@ struct focal {
     {
         const index_t n = row.classes;
         T* g = row.grad();
-        const auto s = softmax_numerators(row, k);
+        const auto s = max_shifted_numerators(row, k);
         const auto slope_row = detail::thread_row<T>(detail::buffer_slot::policy, n);
         T* weighted_slope = slope_row.data();
         double loss = 0.0;
@@ -84,7 +85,7 @@ struct focal {
                 const T c = target.share[j] * w(j);
                 weighted_slope[j] = T(0);
                 if (!detail::is_nonzero(c)) continue;  // mixup rows are mostly zeros
-                const auto term = detail::focal_at(double(row.logits()[j] - s.max) - double(s.log_total), gamma);
+                const auto term = detail::focal_at(double(row.logits()[j] - s.shift) - double(s.log_total), gamma);
                 loss += double(c) * term.value;
                 weighted_slope[j] = static_cast<T>(double(c) * term.slope);
             }
@@ -96,18 +97,24 @@ struct focal {
     }
 
 private:
-    /// exp(z_j - m) into the gradient row; returns m, their sum and its log.
+    /// exp(z_j - shift) into the gradient row: the shift, their sum and its log. A dense
+    /// target shifts by the row max, where no term of the loss cancels another.
     template <class T>
     struct numerators {
-        T max, total, log_total;
+        T shift, total, log_total;
     };
 
-    template <class T, class Kernels>
-    static numerators<T> softmax_numerators(const row_context<T>& row, const Kernels& k)
+    template <class T>
+    static numerators<T> with_log(const detail::shifted_numerators<T>& s)
     {
-        const T m = k.max(row.logits_row);
-        const T total = k.exp_shifted(row.logits_row, m, T(1), row.grad_row);
-        return {m, total, std::log(total)};
+        return {s.shift, s.total, std::log(s.total)};
+    }
+
+    template <class T, class Kernels>
+    static numerators<T> max_shifted_numerators(const row_context<T>& row, const Kernels& k)
+    {
+        const auto [low, m] = std::pair<T, T>(k.min_max(row.logits_row));
+        return with_log(detail::shifted_numerators<T>{m, k.exp_shifted(row.logits_row, m, T(1), row.grad_row, low)});
     }
 };
 

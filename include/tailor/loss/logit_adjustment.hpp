@@ -42,8 +42,8 @@ public:
     template <class Target, class Kernels>
     T row(const row_context<T>& row, const Target& target, const Kernels& k) const
     {
-        detail::affine_row(row.logits(), T(1), bias_.data(), row.grad(), row.classes);
-        return detail::softmax_cross_entropy(row, vector_view<const T>(row.grad_row), T(1), target, T(0), k);
+        const vector_view<const T> adjusted = detail::biased_row(row, bias_.data());
+        return detail::softmax_cross_entropy(row, adjusted, T(1), target, T(0), k);
     }
 
 private:

@@ -68,7 +68,7 @@ using unsigned_bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uin
 /// Per-thread rows for work that needs scratch (a strided row's copy, a second margin
 /// row). Each grows to the widest row seen and keeps its view, so the steady state neither
 /// allocates nor builds a view per row.
-enum class buffer_slot : int { logits = 0, grad = 1, targets = 2, policy = 3 };
+enum class buffer_slot : int { logits = 0, grad = 1, targets = 2, policy = 3, adjusted = 4 };
 
 template <class T>
 vector_view<T> thread_row(buffer_slot slot, index_t n)
@@ -77,7 +77,7 @@ vector_view<T> thread_row(buffer_slot slot, index_t n)
         std::vector<T> storage;
         vector_view<T> view;
     };
-    thread_local cached_row rows[4];
+    thread_local cached_row rows[5];
     cached_row& row = rows[static_cast<int>(slot)];
     if (row.view.extent(0) != n || row.view.data() == nullptr) {
         if (row.storage.size() < std::max<std::size_t>(static_cast<std::size_t>(n), 1))
@@ -151,6 +151,7 @@ decltype(auto) with_class_weights(const row_context<T>& row, F&& f)
 template <class T>
 void scale_row(T* g, index_t n, T factor)
 {
+    TAILOR_VECTOR_LOOP
     for (index_t j = 0; j < n; ++j) g[j] *= factor;
 }
 
@@ -160,23 +161,62 @@ template <class T>
 void affine_row(const T* z, T scale, const T* bias, T* g, index_t n)
 {
     if (bias) {
-        if (scale == T(1))
+        if (scale == T(1)) {
+            TAILOR_VECTOR_LOOP
             for (index_t j = 0; j < n; ++j) g[j] = z[j] + bias[j];
-        else
+        } else {
+            TAILOR_VECTOR_LOOP
             for (index_t j = 0; j < n; ++j) g[j] = scale * (z[j] + bias[j]);
+        }
     } else {
+        TAILOR_VECTOR_LOOP
         for (index_t j = 0; j < n; ++j) g[j] = scale * z[j];
     }
+}
+
+/// exp(a_j - shift) into `out` and its sum, for a shift chosen so the loss has no
+/// cancellation: one pass shifted by the largest target logit when `out` does not hold the
+/// logits (every term of the loss is then >= 0 and the sum >= 1), else, or when the row's
+/// range does not allow it, the row max after a min/max pass.
+template <class T>
+struct shifted_numerators {
+    T shift, total;
+};
+
+template <class T, class Kernels>
+shifted_numerators<T> softmax_numerators(vector_view<const T> a_row, const sparse_target<T>& target,
+                                         vector_view<T> out, const Kernels& k)
+{
+    const T* a = a_row.data();
+    if (target.count > 0 && a != out.data()) {
+        T shift = a[target.label[0]];
+        for (int e = 1; e < target.count; ++e) shift = std::max(shift, a[target.label[e]]);
+        if (const auto total = k.try_exp_shifted(a_row, shift, out)) return {shift, T(*total)};
+    }
+    const auto [low, m] = std::pair<T, T>(k.min_max(a_row));
+    return {m, k.exp_shifted(a_row, m, T(1), out, low)};
+}
+
+/// z + bias (bias contiguous, one per class) in a per-thread row: the logits a shifted
+/// softmax sees, kept apart from the gradient row so the exp pass can write one while it
+/// reads the other.
+template <class T>
+vector_view<T> biased_row(const row_context<T>& row, const T* bias)
+{
+    const vector_view<T> out = thread_row<T>(buffer_slot::adjusted, row.classes);
+    affine_row(row.logits(), T(1), bias, out.data(), row.classes);
+    return out;
 }
 
 /// Softmax cross-entropy of one row against a sparse target, fused with its gradient.
 ///
 /// `a` holds the logits the softmax sees (the caller's row, or the gradient row already
 /// filled with adjusted logits, which is then overwritten); `slope` = d a_j / d z_j. With
-/// c = ((1 - eps) t + eps / C) w and W = sum_k c_k:
-///   loss = sum_k c_k (lse(a) - a_k) = sum_k c_k (m - a_k) + W log sum_j exp(a_j - m)
+/// c = ((1 - eps) t + eps / C) w, W = sum_k c_k and a shift s (see softmax_numerators):
+///   loss = sum_k c_k (lse(a) - a_k) = sum_k c_k (s - a_k) + W log sum_j exp(a_j - s)
 ///   grad = grad_scale * slope * (W softmax(a) - c)
-/// measured from the row max m so large logits do not cancel. One exp per element.
+/// One exp per element. Label smoothing puts every class in the first sum, so it shifts by
+/// the row max, where every (s - a_k) >= 0.
 template <class T, class Kernels>
 T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T slope,
                         const sparse_target<T>& target, T smoothing, const Kernels& k)
@@ -184,22 +224,29 @@ T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T
     const index_t n = row.classes;
     const T* a = a_row.data();
     T* g = row.grad();
-    const T m = k.max(a_row);
     const T keep = T(1) - smoothing;
     const T uniform = smoothing / static_cast<T>(n);
-    T mass = T(0), gap = T(0);
+    T picked[2] = {T(0), T(0)};  // read now: the exp pass may overwrite a
+    for (int e = 0; e < target.count; ++e) picked[e] = a[target.label[e]];
+    T smoothing_gap = T(0), shift, total;
+    if (smoothing > T(0)) {
+        const auto [low, m] = std::pair<T, T>(k.min_max(a_row));
+        smoothing_gap = uniform * with_class_weights(row, [&](auto w) {
+                            return lane_sum<T>(n, [&](index_t j) { return zero_unless(w(j), w(j) * (m - a[j])); });
+                        });
+        shift = m;
+        total = k.exp_shifted(a_row, m, T(1), row.grad_row, low);
+    } else {
+        const auto numerators = softmax_numerators(a_row, target, row.grad_row, k);
+        shift = numerators.shift;
+        total = numerators.total;
+    }
+    T mass = smoothing > T(0) ? uniform * row.class_weight_sum : T(0), gap = smoothing_gap;
     for (int e = 0; e < target.count; ++e) {
         const T c = keep * target.coefficient[e];
         mass += c;
-        gap += zero_unless(c, c * (m - a[target.label[e]]));
+        gap += zero_unless(c, c * (shift - picked[e]));
     }
-    if (smoothing > T(0)) {
-        mass += uniform * row.class_weight_sum;
-        gap += uniform * with_class_weights(row, [&](auto w) {
-                   return lane_sum<T>(n, [&](index_t j) { return zero_unless(w(j), w(j) * (m - a[j])); });
-               });
-    }
-    const T total = k.exp_shifted(a_row, m, T(1), row.grad_row);
     const T loss = gap + mass * std::log(total);
 
     const T step = row.grad_scale * slope;
@@ -207,6 +254,7 @@ T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T
     if (smoothing > T(0)) {
         const T beta = step * uniform;
         with_class_weights(row, [&](auto w) {
+            TAILOR_VECTOR_LOOP
             for (index_t j = 0; j < n; ++j) g[j] = alpha * g[j] - beta * w(j);
         });
     } else {
@@ -225,7 +273,7 @@ T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T
     const T* a = a_row.data();
     T* g = row.grad();
     const T* t = target.share;
-    const T m = k.max(a_row);
+    const auto [low, m] = std::pair<T, T>(k.min_max(a_row));
     const T keep = T(1) - smoothing;
     const T uniform = smoothing / static_cast<T>(n);
     return with_class_weights(row, [&](auto w) {
@@ -234,9 +282,10 @@ T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T
             const T c = coefficient(j);
             return zero_unless(c, c * (m - a[j]));
         });
-        const T total = k.exp_shifted(a_row, m, T(1), row.grad_row);
+        const T total = k.exp_shifted(a_row, m, T(1), row.grad_row, low);
         const T step = row.grad_scale * slope;
         const T alpha = step * mass / total;
+        TAILOR_VECTOR_LOOP
         for (index_t j = 0; j < n; ++j) g[j] = alpha * g[j] - step * coefficient(j);
         return gap + mass * std::log(total);
     });

@@ -170,8 +170,8 @@ public:
     {
         tailor::detail::check_same_shape(x, y);
         cpu::parallel_for(x.rows(), x.cols(), [&](index_t r) {
-            const T m = row_kernels::max(x.row(r));
-            const T inv = T(1) / row_kernels::exp_shifted(x.row(r), m, T(1), y.row(r));
+            const auto [low, m] = row_kernels::min_max(x.row(r));
+            const T inv = T(1) / row_kernels::exp_shifted(x.row(r), m, T(1), y.row(r), low);
             with_array(y.row(r), [&](auto a) { a *= inv; });
         });
     }

@@ -9,7 +9,9 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <type_traits>
+#include <utility>
 
 #include "tailor/backend/eigen/adapt.hpp"
 
@@ -114,20 +116,73 @@ V max_contiguous(const V* x, index_t n)
     return result;
 }
 
-/// y_j = scale * exp(max(x_j - shift, lowest)) over contiguous rows (y may be x); returns
-/// sum_j y_j and sets `floored` when some argument fell to the clamp.
+/// {min, max} over contiguous x[0, n), n >= 1, in one pass: the pass is bound by its loads,
+/// so the second comparison per packet comes free.
 template <class V>
-V exp_shifted_contiguous(const V* x, index_t n, V shift, V scale, V* y, bool& floored)
+std::pair<V, V> min_max_contiguous(const V* x, index_t n)
 {
     using namespace Eigen::internal;
     using P = packet_t<V>;
     constexpr index_t L = packet_size<V>;
+    index_t j = 0;
+    V low = std::numeric_limits<V>::infinity(), high = -low;
+    if (n >= 2 * L) {
+        const P a = ploadu<P>(x), b = ploadu<P>(x + L);
+        P lo0 = a, lo1 = b, hi0 = a, hi1 = b;
+        for (j = 2 * L; j + 2 * L <= n; j += 2 * L) {
+            const P c = ploadu<P>(x + j), d = ploadu<P>(x + j + L);
+            lo0 = pmin(lo0, c);
+            lo1 = pmin(lo1, d);
+            hi0 = pmax(hi0, c);
+            hi1 = pmax(hi1, d);
+        }
+        for (; j + L <= n; j += L) {
+            const P c = ploadu<P>(x + j);
+            lo0 = pmin(lo0, c);
+            hi0 = pmax(hi0, c);
+        }
+        low = fold_lanes<V>(pmin(lo0, lo1), lane_min<V>);
+        high = fold_lanes<V>(pmax(hi0, hi1), lane_max<V>);
+    }
+    for (; j < n; ++j) {
+        low = lane_min(low, x[j]);
+        high = lane_max(high, x[j]);
+    }
+    return {low, high};
+}
+
+/// How the exp pass guards its arguments: `clamp` raises them to the clamp and reports the
+/// least; `none` is for rows the caller has shown to be above the clamp; `track` clamps and
+/// reports the greatest too, for a shift that need not be the row max.
+enum class exp_guard { clamp, none, track };
+
+template <class V>
+struct exp_pass {
+    V total;
+    V least;     // min_j (x_j - shift), or -inf when not tracked
+    V greatest;  // max_j (x_j - shift), or +inf when not tracked
+};
+
+/// y_j = scale * exp(x_j - shift) over contiguous rows (y may be x), guarded as Guard says;
+/// returns sum_j y_j with the argument range the guard tracks.
+template <exp_guard Guard, class V>
+exp_pass<V> exp_shifted_contiguous(const V* x, index_t n, V shift, V scale, V* y)
+{
+    using namespace Eigen::internal;
+    using P = packet_t<V>;
+    constexpr index_t L = packet_size<V>;
+    constexpr V inf = std::numeric_limits<V>::infinity();
     const P vshift = pset1<P>(shift), vscale = pset1<P>(scale), vlowest = pset1<P>(lowest_exp_argument<V>());
-    P sum0 = pset1<P>(V(0)), sum1 = sum0, least = pset1<P>(std::numeric_limits<V>::infinity());
+    P sum0 = pset1<P>(V(0)), sum1 = sum0, least = pset1<P>(inf), greatest = pset1<P>(-inf);
     auto term = [&](const P& loaded) {
         const P d = psub(loaded, vshift);
-        least = pmin(least, d);
-        return pmul(vscale, exp_packet(pmax(d, vlowest)));
+        if constexpr (Guard == exp_guard::none) {
+            return pmul(vscale, exp_packet(d));
+        } else {
+            least = pmin(least, d);
+            if constexpr (Guard == exp_guard::track) greatest = pmax(greatest, d);
+            return pmul(vscale, exp_packet(pmax(d, vlowest)));
+        }
     };
     index_t j = 0;
     for (; j + 2 * L <= n; j += 2 * L) {
@@ -143,16 +198,30 @@ V exp_shifted_contiguous(const V* x, index_t n, V shift, V scale, V* y, bool& fl
         pstoreu(y + j, e);
         sum0 = padd(sum0, e);
     }
-    V total = fold_lanes<V>(padd(sum0, sum1), std::plus<V>{});
     if (j < n) {
-        // The tail through one padded packet, so every element sees the same exp.
-        alignas(64) V lane[L];
-        for (index_t l = 0; l < L; ++l) lane[l] = l < n - j ? x[j + l] : shift;
-        pstoreu(lane, term(ploadu<P>(lane)));
-        for (index_t l = 0; j + l < n; ++l) total += (y[j + l] = lane[l]);
+        // The tail through one packet, so every element sees the same exp; its unused
+        // lanes hold the shift (argument 0) and are left out of the sum and the store.
+#if defined(__AVX512F__)
+        if constexpr (std::is_same_v<V, float> && L == 16) {
+            const __mmask16 used = static_cast<__mmask16>((1u << (n - j)) - 1u);
+            const P e = _mm512_maskz_mov_ps(used, term(_mm512_mask_loadu_ps(vshift, used, x + j)));
+            _mm512_mask_storeu_ps(y + j, used, e);
+            sum1 = padd(sum1, e);
+            j = n;
+        }
+#endif
+        if (j < n) {
+            alignas(64) V lane[L];
+            for (index_t l = 0; l < L; ++l) lane[l] = l < n - j ? x[j + l] : shift;
+            pstoreu(lane, term(ploadu<P>(lane)));
+            for (index_t l = 0; l < L; ++l) lane[l] = l < n - j ? (y[j + l] = lane[l]) : V(0);
+            sum1 = padd(sum1, ploadu<P>(lane));
+        }
     }
-    floored = !(fold_lanes<V>(least, lane_min<V>) > lowest_exp_argument<V>());
-    return total;
+    exp_pass<V> pass{fold_lanes<V>(padd(sum0, sum1), std::plus<V>{}), -inf, inf};
+    if constexpr (Guard != exp_guard::none) pass.least = fold_lanes<V>(least, lane_min<V>);
+    if constexpr (Guard == exp_guard::track) pass.greatest = fold_lanes<V>(greatest, lane_max<V>);
+    return pass;
 }
 
 /// Sets the entries of contiguous y[0, n) with |y_j| <= floor to exactly 0 (NaN stays) and
@@ -233,6 +302,17 @@ struct row_kernels {
         return m + std::log(sum_exp(x, m));
     }
 
+    /// {min_j x_j, max_j x_j}; {+inf, -inf} for an empty row.
+    template <class T>
+    static auto min_max(vector_view<T> x)
+    {
+        using V = std::remove_const_t<T>;
+        if (x.extent(0) == 0) return std::pair<V, V>(std::numeric_limits<V>::infinity(), -std::numeric_limits<V>::infinity());
+        if constexpr (detail::packet_vectorised<V>)
+            if (x.stride(0) == 1) return detail::min_max_contiguous(x.data(), x.extent(0));
+        return with_array(x, [](const auto& a) { return std::pair<V, V>(a.minCoeff(), a.maxCoeff()); });
+    }
+
     /// y_j = scale * exp(x_j - shift), the softmax (or its gradient) once the shift is known;
     /// returns sum_j y_j. y may be x. Arguments below log(min normal) + 24 give exactly 0
     /// (an absolute error below 3e-28 in float next to a row sum >= 1), so masked (-inf)
@@ -241,14 +321,24 @@ struct row_kernels {
     static auto exp_shifted(vector_view<T> x, std::remove_const_t<T> shift, std::remove_const_t<T> scale,
                             vector_view<U> y)
     {
+        return exp_shifted(x, shift, scale, y, -std::numeric_limits<std::remove_const_t<T>>::infinity());
+    }
+
+    /// The same, told x_min = min_j x_j (from min_max): when no argument can reach the clamp,
+    /// the loop leaves the clamp out. The results are the same either way.
+    template <class T, class U>
+    static auto exp_shifted(vector_view<T> x, std::remove_const_t<T> shift, std::remove_const_t<T> scale,
+                            vector_view<U> y, std::remove_const_t<T> x_min)
+    {
         using V = std::remove_const_t<T>;
         const index_t n = x.extent(0);
         if constexpr (detail::packet_vectorised<V>) {
             if ((x.stride(0) == 1 && y.stride(0) == 1) || n <= 1) {
-                bool floored = false;
-                V total = detail::exp_shifted_contiguous(x.data(), n, shift, scale, y.data(), floored);
-                if (floored) total = zero_floored(y, scale);
-                return total;
+                using detail::exp_guard;
+                if (x_min - shift > detail::lowest_exp_argument<V>())
+                    return detail::exp_shifted_contiguous<exp_guard::none>(x.data(), n, shift, scale, y.data()).total;
+                const auto pass = detail::exp_shifted_contiguous<exp_guard::clamp>(x.data(), n, shift, scale, y.data());
+                return pass.least > detail::lowest_exp_argument<V>() ? pass.total : zero_floored(y, scale);
             }
         }
         const V lowest = detail::lowest_exp_argument<V>();
@@ -258,6 +348,29 @@ struct row_kernels {
             return below;
         });
         return floored ? zero_floored(y, scale) : sum(vector_view<const V>(y));
+    }
+
+    /// One pass for a shift that need not be the row max (a target logit, say): y_j =
+    /// exp(x_j - shift), clamped as exp_shifted clamps, and its sum, when no argument exceeds
+    /// 64, so that the sum cannot overflow. Otherwise (or for a NaN) nullopt, with y left as
+    /// scratch: the caller then takes the row through min_max and exp_shifted.
+    template <class T, class U>
+    static std::optional<std::remove_const_t<T>> try_exp_shifted(vector_view<T> x, std::remove_const_t<T> shift,
+                                                                 vector_view<U> y)
+    {
+        using V = std::remove_const_t<T>;
+        const index_t n = x.extent(0);
+        if constexpr (detail::packet_vectorised<V>) {
+            if (x.stride(0) == 1 && y.stride(0) == 1 && n > 0) {
+                const auto pass =
+                    detail::exp_shifted_contiguous<detail::exp_guard::track>(x.data(), n, shift, V(1), y.data());
+                if (!(pass.greatest <= V(64) && std::isfinite(pass.total))) return std::nullopt;
+                return pass.least > detail::lowest_exp_argument<V>() ? pass.total : zero_floored(y, V(1));
+            }
+        }
+        const auto [low, high] = min_max(x);
+        if (!(high - shift <= V(64))) return std::nullopt;
+        return exp_shifted(x, shift, V(1), y, low);
     }
 
 private:

@@ -3,7 +3,9 @@
 // over adapted rows (contiguous adaptors for unit-stride rows, strided ones otherwise).
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <type_traits>
+#include <utility>
 
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
@@ -57,6 +59,21 @@ struct row_kernels {
         return with_expressions([&](const auto& a) { return detail::fold_idempotent(a, lowest, maximum{}); }, x);
     }
 
+    /// {min_j x_j, max_j x_j}; {+inf, -inf} for an empty row.
+    template <class T>
+    static auto min_max(vector_view<T> x)
+    {
+        using V = std::remove_const_t<T>;
+        constexpr V highest = std::numeric_limits<V>::infinity();
+        if (x.extent(0) == 0) return std::pair<V, V>(highest, -highest);
+        return with_expressions(
+            [&](const auto& a) {
+                return std::pair<V, V>(detail::fold_idempotent(a, highest, minimum{}),
+                                       detail::fold_idempotent(a, -highest, maximum{}));
+            },
+            x);
+    }
+
     template <class T>
     static auto sum(vector_view<T> x)
     {
@@ -106,6 +123,25 @@ struct row_kernels {
         detail::require_same_length(x, y, "y");
         with_expressions([&](const auto& a, auto b) { xt::noalias(b) = scale * xt::exp(a - shift); }, x, y);
         return sum(vector_view<const std::remove_const_t<T>>(y));
+    }
+
+    /// y_j = exp(x_j - shift) and its sum when no argument exceeds 64 (the sum cannot
+    /// overflow); nullopt otherwise, y untouched.
+    template <class T, class U>
+    static std::optional<std::remove_const_t<T>> try_exp_shifted(vector_view<T> x, std::remove_const_t<T> shift,
+                                                                 vector_view<U> y)
+    {
+        using V = std::remove_const_t<T>;
+        if (!(max(x) - shift <= V(64))) return std::nullopt;
+        return exp_shifted(x, shift, V(1), y);
+    }
+
+    /// The same, told min_j x_j; xtensor's exp needs no clamp, so the bound goes unused.
+    template <class T, class U>
+    static auto exp_shifted(vector_view<T> x, std::remove_const_t<T> shift, std::remove_const_t<T> scale,
+                            vector_view<U> y, std::remove_const_t<T>)
+    {
+        return exp_shifted(x, shift, scale, y);
     }
 };
 
