@@ -164,9 +164,10 @@ struct exp_pass {
 };
 
 /// y_j = scale * exp(x_j - shift) over contiguous rows (y may be x), guarded as Guard says;
-/// returns sum_j y_j with the argument range the guard tracks.
-template <exp_guard Guard, class V>
-exp_pass<V> exp_shifted_contiguous(const V* x, index_t n, V shift, V scale, V* y)
+/// returns sum_j y_j with the argument range the guard tracks. Scaled = false skips the
+/// multiply by scale (then 1).
+template <exp_guard Guard, bool Scaled, class V>
+exp_pass<V> exp_shifted_packets(const V* x, index_t n, V shift, V scale, V* y)
 {
     using namespace Eigen::internal;
     using P = packet_t<V>;
@@ -174,14 +175,18 @@ exp_pass<V> exp_shifted_contiguous(const V* x, index_t n, V shift, V scale, V* y
     constexpr V inf = std::numeric_limits<V>::infinity();
     const P vshift = pset1<P>(shift), vscale = pset1<P>(scale), vlowest = pset1<P>(lowest_exp_argument<V>());
     P sum0 = pset1<P>(V(0)), sum1 = sum0, least = pset1<P>(inf), greatest = pset1<P>(-inf);
+    auto scaled = [&](const P& e) {
+        if constexpr (Scaled) return pmul(vscale, e);
+        else return e;
+    };
     auto term = [&](const P& loaded) {
         const P d = psub(loaded, vshift);
         if constexpr (Guard == exp_guard::none) {
-            return pmul(vscale, exp_packet(d));
+            return scaled(exp_packet(d));
         } else {
             least = pmin(least, d);
             if constexpr (Guard == exp_guard::track) greatest = pmax(greatest, d);
-            return pmul(vscale, exp_packet(pmax(d, vlowest)));
+            return scaled(exp_packet(pmax(d, vlowest)));
         }
     };
     index_t j = 0;
@@ -222,6 +227,13 @@ exp_pass<V> exp_shifted_contiguous(const V* x, index_t n, V shift, V scale, V* y
     if constexpr (Guard != exp_guard::none) pass.least = fold_lanes<V>(least, lane_min<V>);
     if constexpr (Guard == exp_guard::track) pass.greatest = fold_lanes<V>(greatest, lane_max<V>);
     return pass;
+}
+
+template <exp_guard Guard, class V>
+exp_pass<V> exp_shifted_contiguous(const V* x, index_t n, V shift, V scale, V* y)
+{
+    return scale == V(1) ? exp_shifted_packets<Guard, false>(x, n, shift, scale, y)
+                         : exp_shifted_packets<Guard, true>(x, n, shift, scale, y);
 }
 
 /// Sets the entries of contiguous y[0, n) with |y_j| <= floor to exactly 0 (NaN stays) and
