@@ -607,8 +607,9 @@ TEMPLATE_LIST_TEST_CASE("row kernels: min_max, and exp_shifted told the minimum 
     }
     // A shift more than 64 below the max is refused rather than risking overflow.
     float wide[3] = {0.f, 70.f, 1.f}, out[3];
-    REQUIRE_FALSE(k.try_exp_shifted(vector_view<const float>(wide, {3}), 0.f, vector_view<float>(out, {3})).has_value());
-    REQUIRE(k.try_exp_shifted(vector_view<const float>(wide, {3}), 6.f, vector_view<float>(out, {3})).has_value());
+    const vector_view<const float> wide_row(wide, {3});
+    REQUIRE_FALSE(k.try_exp_shifted(wide_row, 0.f, vector_view<float>(out, {3})).has_value());
+    REQUIRE(k.try_exp_shifted(wide_row, 6.f, vector_view<float>(out, {3})).has_value());
     const auto empty = k.min_max(vector_view<const float>(wide, {0}));
     REQUIRE(empty.first == inf);
     REQUIRE(empty.second == -inf);

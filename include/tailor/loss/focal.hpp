@@ -61,7 +61,8 @@ struct focal {
         for (int e = 0; e < target.count; ++e) {
             const T c = target.coefficient[e];
             if (!detail::is_nonzero(c)) continue;
-            const auto term = detail::focal_at(double(row.logits()[target.label[e]] - s.shift) - double(s.log_total), gamma);
+            const double log_p = double(row.logits()[target.label[e]] - s.shift) - double(s.log_total);
+            const auto term = detail::focal_at(log_p, gamma);
             loss += double(c) * term.value;
             weighted_slope[e] = static_cast<T>(double(c) * term.slope);
             mass += weighted_slope[e];

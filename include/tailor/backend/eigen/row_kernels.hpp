@@ -319,7 +319,8 @@ struct row_kernels {
     static auto min_max(vector_view<T> x)
     {
         using V = std::remove_const_t<T>;
-        if (x.extent(0) == 0) return std::pair<V, V>(std::numeric_limits<V>::infinity(), -std::numeric_limits<V>::infinity());
+        constexpr V inf = std::numeric_limits<V>::infinity();
+        if (x.extent(0) == 0) return std::pair<V, V>(inf, -inf);
         if constexpr (detail::packet_vectorised<V>)
             if (x.stride(0) == 1) return detail::min_max_contiguous(x.data(), x.extent(0));
         return with_array(x, [](const auto& a) { return std::pair<V, V>(a.minCoeff(), a.maxCoeff()); });
