@@ -33,22 +33,38 @@ fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-status=0
-for target in safetensors tokenizer image; do
+# The three targets run at once, each for SECONDS of wall time: two cores serve three
+# processes, so each gets fewer executions than alone, and CI waits one period, not three.
+fuzz_target() {
+  local target=$1 corpus
   corpus=$(mktemp -d)
   cp fuzz/corpus/"$target"/* "$corpus"/
   if [[ $target == safetensors ]]; then cp tests/fixtures/text_io/*.safetensors "$corpus"/; fi
   if [[ $target == image ]]; then cp tests/fixtures/image/*.{png,jpg,bmp} "$corpus"/; fi
-  echo "fuzz: $target for ${seconds}s"
+  local result=0
+  (cd "$out" && ./fuzz_"$target" "$corpus" -max_total_time="$seconds" -max_len=8192 \
+      -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 >"$target.log" 2>&1) || result=$?
+  rm -rf "$corpus"
+  return $result
+}
+
+targets=(safetensors tokenizer image)
+declare -A runs
+echo "fuzz: ${targets[*]} for ${seconds}s, at once"
+for target in "${targets[@]}"; do
+  fuzz_target "$target" &
+  runs[$target]=$!
+done
+status=0
+for target in "${targets[@]}"; do
   log=$out/$target.log
-  if (cd "$out" && ./fuzz_"$target" "$corpus" -max_total_time="$seconds" -max_len=8192 \
-        -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 >"$target.log" 2>&1); then
+  if wait "${runs[$target]}"; then
+    echo "fuzz: $target"
     grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)" "$log" || tail -n 5 "$log"
   else
     tail -n 80 "$log"
     echo "fuzz: $target FAILED (log and reproducer in $out)"
     status=1
   fi
-  rm -rf "$corpus"
 done
 exit $status
