@@ -230,7 +230,8 @@ T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T
     for (int e = 0; e < target.count; ++e) picked[e] = a[target.label[e]];
     T smoothing_gap = T(0), shift, total;
     if (smoothing > T(0)) {
-        const std::pair<T, T> range = k.min_max(a_row);  // not a binding: see the dense form
+        // Named values, not a structured binding: Clang 14 rejects a binding a lambda captures.
+        const std::pair<T, T> range = k.min_max(a_row);
         const T low = range.first, m = range.second;
         smoothing_gap = uniform * with_class_weights(row, [&](auto w) {
                             return lane_sum<T>(n, [&](index_t j) { return zero_unless(w(j), w(j) * (m - a[j])); });
@@ -274,8 +275,7 @@ T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T
     const T* a = a_row.data();
     T* g = row.grad();
     const T* t = target.share;
-    // Named values, not a structured binding: Clang 14 rejects a binding captured by a lambda.
-    const std::pair<T, T> range = k.min_max(a_row);
+    const std::pair<T, T> range = k.min_max(a_row);  // named values, as above
     const T low = range.first, m = range.second;
     const T keep = T(1) - smoothing;
     const T uniform = smoothing / static_cast<T>(n);
