@@ -10,7 +10,8 @@ JSON of a tailor benchmark run it prints the ratio PyTorch time / tailor time pe
         /usr/bin/python3 tools/loss_peer.py losses.json
 
 (ATEN_CPU_CAPABILITY=avx512 on AVX-512 CPUs, as tools/run_benchmarks.sh sets it: Debian's
-PyTorch otherwise runs its AVX2 kernels, which were 20-30% slower here.)
+PyTorch otherwise runs its AVX2 kernels, which took 10 to 45% longer here for the softmax
+losses and more for LDAM and MMS; see docs/benchmarks.md.)
 
 Pair targets {first, second, lambda} are given to PyTorch the way the references take
 them: a dense mixed target for the softmax losses (built outside the timed region, which

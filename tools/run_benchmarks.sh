@@ -23,7 +23,8 @@ cmake --build --preset release --target tailor_bench_losses tailor_bench_vlltr t
 bench=build/release/bench
 peer=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=$threads)
 # Debian's PyTorch 1.13 dispatches its elementwise kernels at AVX2 unless told otherwise; on
-# an AVX-512 CPU its AVX-512 kernels ran the loss peer 20-30% faster here, so the peers get them.
+# an AVX-512 CPU its AVX-512 kernels ran the loss peer faster here (docs/benchmarks.md), so
+# the peers get them.
 if grep -qw avx512f /proc/cpuinfo; then peer+=(ATEN_CPU_CAPABILITY=avx512); fi
 lscpu | grep -E 'Model name|^CPU\(s\)' | tee "$out/machine.txt"
 

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
-#include <utility>
 
 #include "tailor/core/error.hpp"
 #include "tailor/loss/row_math.hpp"
@@ -77,7 +76,8 @@ struct focal {
     {
         const index_t n = row.classes;
         T* g = row.grad();
-        const auto s = max_shifted_numerators(row, k);
+        // A dense target shifts by the row max, where no term of the loss cancels another.
+        const auto s = with_log(detail::max_shifted_numerators(row.logits_row, row.grad_row, k));
         const auto slope_row = detail::thread_row<T>(detail::buffer_slot::policy, n);
         T* weighted_slope = slope_row.data();
         double loss = 0.0;
@@ -98,8 +98,7 @@ struct focal {
     }
 
 private:
-    /// exp(z_j - shift) into the gradient row: the shift, their sum and its log. A dense
-    /// target shifts by the row max, where no term of the loss cancels another.
+    /// exp(z_j - shift) into the gradient row: the shift, their sum and its log.
     template <class T>
     struct numerators {
         T shift, total, log_total;
@@ -109,13 +108,6 @@ private:
     static numerators<T> with_log(const detail::shifted_numerators<T>& s)
     {
         return {s.shift, s.total, std::log(s.total)};
-    }
-
-    template <class T, class Kernels>
-    static numerators<T> max_shifted_numerators(const row_context<T>& row, const Kernels& k)
-    {
-        const auto [low, m] = std::pair<T, T>(k.min_max(row.logits_row));
-        return with_log(detail::shifted_numerators<T>{m, k.exp_shifted(row.logits_row, m, T(1), row.grad_row, low)});
     }
 };
 

@@ -174,15 +174,24 @@ void affine_row(const T* z, T scale, const T* bias, T* g, index_t n)
     }
 }
 
-/// exp(a_j - shift) into `out` and its sum, for a shift chosen so the loss has no
-/// cancellation: one pass shifted by the largest target logit when `out` does not hold the
-/// logits (every term of the loss is then >= 0 and the sum >= 1), else, or when the row's
-/// range does not allow it, the row max after a min/max pass.
+/// exp(a_j - shift) into a row, and their sum.
 template <class T>
 struct shifted_numerators {
     T shift, total;
 };
 
+/// Shifted by the row max, after a min/max pass: right for any target.
+template <class T, class Kernels>
+shifted_numerators<T> max_shifted_numerators(vector_view<const T> a_row, vector_view<T> out, const Kernels& k)
+{
+    const std::pair<T, T> range = k.min_max(a_row);
+    return {range.second, k.exp_shifted(a_row, range.second, T(1), out, range.first)};
+}
+
+/// exp(a_j - shift) into `out` and its sum, for a shift chosen so the loss has no
+/// cancellation: one pass shifted by the largest target logit when `out` does not hold the
+/// logits (every term of the loss is then >= 0 and the sum >= 1), else, or when the row's
+/// range does not allow it, the row max.
 template <class T, class Kernels>
 shifted_numerators<T> softmax_numerators(vector_view<const T> a_row, const sparse_target<T>& target,
                                          vector_view<T> out, const Kernels& k)
@@ -193,8 +202,7 @@ shifted_numerators<T> softmax_numerators(vector_view<const T> a_row, const spars
         for (int e = 1; e < target.count; ++e) shift = std::max(shift, a[target.label[e]]);
         if (const auto total = k.try_exp_shifted(a_row, shift, out)) return {shift, T(*total)};
     }
-    const auto [low, m] = std::pair<T, T>(k.min_max(a_row));
-    return {m, k.exp_shifted(a_row, m, T(1), out, low)};
+    return max_shifted_numerators(a_row, out, k);
 }
 
 /// z + bias (bias contiguous, one per class) in a per-thread row: the logits a shifted
@@ -228,14 +236,15 @@ T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T
     const T uniform = smoothing / static_cast<T>(n);
     T picked[2] = {T(0), T(0)};  // read now: the exp pass may overwrite a
     for (int e = 0; e < target.count; ++e) picked[e] = a[target.label[e]];
-    T smoothing_gap = T(0), shift, total;
+    T mass = T(0), gap = T(0), shift, total;
     if (smoothing > T(0)) {
         // Named values, not a structured binding: Clang 14 rejects a binding a lambda captures.
         const std::pair<T, T> range = k.min_max(a_row);
         const T low = range.first, m = range.second;
-        smoothing_gap = uniform * with_class_weights(row, [&](auto w) {
-                            return lane_sum<T>(n, [&](index_t j) { return zero_unless(w(j), w(j) * (m - a[j])); });
-                        });
+        mass = uniform * row.class_weight_sum;
+        gap = uniform * with_class_weights(row, [&](auto w) {
+                  return lane_sum<T>(n, [&](index_t j) { return zero_unless(w(j), w(j) * (m - a[j])); });
+              });
         shift = m;
         total = k.exp_shifted(a_row, m, T(1), row.grad_row, low);
     } else {
@@ -243,7 +252,6 @@ T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T
         shift = numerators.shift;
         total = numerators.total;
     }
-    T mass = smoothing > T(0) ? uniform * row.class_weight_sum : T(0), gap = smoothing_gap;
     for (int e = 0; e < target.count; ++e) {
         const T c = keep * target.coefficient[e];
         mass += c;
