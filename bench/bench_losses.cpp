@@ -1,5 +1,7 @@
 // Every loss forward + backward (value and gradient in one fused pass) at B = 256, C = 1000,
-// with hard labels and with mixup's pair targets (plus dense soft targets for CE and focal).
+// with hard labels and with mixup's pair targets; CE and focal also take the mixup targets
+// written densely ("dense") and a soft target over every class ("full", a softmax of
+// random scores, as a distillation target is).
 // Case names: <backend>/<loss>/<target>/B:256/C:1000, the form tools/loss_peer.py reads:
 //   OMP_NUM_THREADS=2 build/bench/tailor_bench_losses --benchmark_format=json > losses.json
 //   /usr/bin/python3 tools/loss_peer.py losses.json
@@ -30,14 +32,14 @@ namespace loss = tailor::loss;
 /// One batch's inputs, shared by every case of a shape (generated once).
 struct workload {
     index_t batch, classes;
-    tailor::matrix<float> logits, probabilities;
+    tailor::matrix<float> logits, probabilities, spread;
     std::vector<std::int32_t> labels, first, second;
     std::vector<float> lambda;
     std::vector<int> counts;
     tailor::matrix<float> embeddings;
 
     workload(index_t b, index_t c)
-        : batch(b), classes(c), logits({b, c}), probabilities({b, c}), embeddings({c, 512})
+        : batch(b), classes(c), logits({b, c}), probabilities({b, c}), spread({b, c}), embeddings({c, 512})
     {
         std::mt19937 rng(2024);
         std::normal_distribution<float> normal(0.f, 1.f);
@@ -53,6 +55,11 @@ struct workload {
             probabilities(i, first.back()) += lambda.back();
             probabilities(i, second.back()) += 1.f - lambda.back();
         }
+        for (index_t i = 0; i < b; ++i) {
+            float total = 0.f;
+            for (index_t k = 0; k < c; ++k) total += spread(i, k) = std::exp(normal(rng));
+            for (index_t k = 0; k < c; ++k) spread(i, k) /= total;
+        }
         // an ImageNet-LT-like profile: 500 down to 5 images per class
         for (index_t k = 0; k < c; ++k)
             counts.push_back(int(500.0 * std::pow(0.01, double(k) / double(std::max<index_t>(c - 1, 1)))));
@@ -65,6 +72,7 @@ struct workload {
                 tailor::make_view(lambda.data(), batch)};
     }
     tailor::dense_targets<float> dense() const { return {probabilities.view()}; }
+    tailor::dense_targets<float> full() const { return {spread.view()}; }
 };
 
 const workload& shared_workload()
@@ -87,8 +95,10 @@ void register_case(const std::string& backend_name, const std::string& loss_name
                 value = loss::value_and_gradient(be, policy, w.logits.view(), w.hard(), grad.view());
             else if (kind == "pair")
                 value = loss::value_and_gradient(be, policy, w.logits.view(), w.pair(), grad.view());
-            else
+            else if (kind == "dense")
                 value = loss::value_and_gradient(be, policy, w.logits.view(), w.dense(), grad.view());
+            else
+                value = loss::value_and_gradient(be, policy, w.logits.view(), w.full(), grad.view());
             benchmark::DoNotOptimize(value);
             benchmark::ClobberMemory();
         }
@@ -113,10 +123,12 @@ void register_backend(const std::string& backend_name)
     };
     both("cross_entropy", loss::cross_entropy{});
     register_case<Backend>(backend_name, "cross_entropy", "dense", loss::cross_entropy{});
+    register_case<Backend>(backend_name, "cross_entropy", "full", loss::cross_entropy{});
     both("balanced_softmax", loss::balanced_softmax<float>(w.counts));
     both("logit_adjustment", loss::logit_adjustment<float>(w.counts, 1.0));
     both("focal", loss::focal{2.0});
     register_case<Backend>(backend_name, "focal", "dense", loss::focal{2.0});
+    register_case<Backend>(backend_name, "focal", "full", loss::focal{2.0});
     both("ldam", loss::ldam<float>(w.counts, 0.5, 30.0));
     both("mms", loss::mms<float>(embeddings, 0.3, 0.01));
     both("equalization", loss::equalization<float>(w.counts, 5e-4, 1.0));

@@ -605,11 +605,15 @@ TEMPLATE_LIST_TEST_CASE("row kernels: min_max, and exp_shifted told the minimum 
                 if (i % std::size_t(stride) != 0) REQUIRE(x[i] == 1e9f);
         }
     }
-    // A shift more than 64 below the max is refused rather than risking overflow.
+    // A sum above e^64 (a shift more than 64 below the max, or many arguments near 64) is
+    // refused rather than risking overflow.
     float wide[3] = {0.f, 70.f, 1.f}, out[3];
     const vector_view<const float> wide_row(wide, {3});
     REQUIRE_FALSE(k.try_exp_shifted(wide_row, 0.f, vector_view<float>(out, {3})).has_value());
-    REQUIRE(k.try_exp_shifted(wide_row, 6.f, vector_view<float>(out, {3})).has_value());
+    REQUIRE(k.try_exp_shifted(wide_row, 7.f, vector_view<float>(out, {3})).has_value());
+    float crowded[3] = {63.5f, 63.5f, 63.5f};
+    REQUIRE_FALSE(k.try_exp_shifted(vector_view<const float>(crowded, {3}), 0.f, vector_view<float>(out, {3})).has_value());
+    REQUIRE(k.try_exp_shifted(vector_view<const float>(crowded, {1}), 0.f, vector_view<float>(out, {1})).has_value());
     const auto empty = k.min_max(vector_view<const float>(wide, {0}));
     REQUIRE(empty.first == inf);
     REQUIRE(empty.second == -inf);
@@ -620,7 +624,7 @@ TEMPLATE_LIST_TEST_CASE("row kernels: exp_shifted is accurate to about an ulp ov
 {
     using kernels = typename TestType::row_kernels;
     const kernels k{};
-    // Every argument from the clamp (log(FLT_MIN) + 24, about -63.3) up to 88.7 in steps
+    // Every argument from the zero bound (log(FLT_MIN) + 24, about -63.3) up to 88.7 in steps
     // of 1/1024, a row at a time, against exp in double.
     const index_t n = 4096;
     std::vector<float> x(static_cast<std::size_t>(n)), y(static_cast<std::size_t>(n));
@@ -635,4 +639,67 @@ TEMPLATE_LIST_TEST_CASE("row kernels: exp_shifted is accurate to about an ulp ov
     }
     INFO("largest relative error " << worst);
     REQUIRE(worst < 2.5e-7);  // 2.1 ulp of float's 1.19e-7
+}
+
+TEMPLATE_LIST_TEST_CASE("row kernels: scan_shares checks a target row and finds one or two classes",
+                        "[backend][row_kernels]", backends_under_test)
+{
+    using kernels = typename TestType::row_kernels;
+    const kernels k{};
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    std::mt19937 rng(5);
+    for (index_t n : {1, 2, 15, 16, 17, 33, 1000}) {
+        for (index_t stride : {1, 3}) {
+            std::vector<float> row(std::size_t(n * stride), 9.f);  // the gaps hold non-zeros
+            const tailor::vector_view<float> v(row.data(), {n}, {stride});
+            const tailor::vector_view<const float> cv(v);
+            auto clear = [&] {
+                for (index_t j = 0; j < n; ++j) v(j) = (j % 5 == 0) ? -0.f : 0.f;
+            };
+            auto expect = [&](bool valid, int nonzeros, std::vector<index_t> labels) {
+                const tailor::share_support got = k.scan_shares(cv);
+                INFO("n " << n << " stride " << stride);
+                REQUIRE(got.valid == valid);
+                REQUIRE(got.nonzeros == nonzeros);
+                for (std::size_t e = 0; e < labels.size(); ++e) REQUIRE(got.label[e] == labels[e]);
+            };
+            clear();
+            expect(true, 0, {});
+            std::uniform_int_distribution<index_t> pick(0, n - 1);
+            for (int trial = 0; trial < 20; ++trial) {
+                clear();
+                const index_t a = pick(rng), b = pick(rng);
+                v(a) = 0.25f;
+                v(b) = std::numeric_limits<float>::denorm_min();  // the smallest share still counts
+                if (a == b) expect(true, 1, {a});
+                else expect(true, 2, {std::min(a, b), std::max(a, b)});
+                if (n >= 3 && a != b) {
+                    index_t c = pick(rng);
+                    while (c == a || c == b) c = (c + 1) % n;
+                    v(c) = std::numeric_limits<float>::max();
+                    expect(true, 3, {std::min({a, b, c})});
+                }
+            }
+            // Fully dense: counted up to three, the first two found.
+            for (index_t j = 0; j < n; ++j) v(j) = 1.f / float(n);
+            expect(true, std::min<int>(int(n), 3), n >= 2 ? std::vector<index_t>{0, 1} : std::vector<index_t>{0});
+            for (float bad : {-1.f, -std::numeric_limits<float>::denorm_min(), nan, -nan, inf, -inf}) {
+                clear();
+                v(n - 1) = bad;
+                REQUIRE_FALSE(k.scan_shares(cv).valid);
+                for (index_t j = 0; j < n; ++j) v(j) = 0.5f;
+                v(n / 2) = bad;
+                REQUIRE_FALSE(k.scan_shares(cv).valid);
+            }
+        }
+    }
+    // double rows take the element-by-element path
+    std::vector<double> d = {0.0, 0.3, -0.0, 0.0, 0.7};
+    const auto got = k.scan_shares(tailor::vector_view<const double>(d.data(), {5}));
+    REQUIRE(got.valid);
+    REQUIRE(got.nonzeros == 2);
+    REQUIRE(got.label[0] == 1);
+    REQUIRE(got.label[1] == 4);
+    d[2] = -1e-300;
+    REQUIRE_FALSE(k.scan_shares(tailor::vector_view<const double>(d.data(), {5})).valid);
 }

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <random>
 #include <string>
 #include <tuple>
@@ -457,6 +458,94 @@ TEMPLATE_LIST_TEST_CASE("dense targets agree with hard and pair targets of the s
                        tailor::dense_targets<T>{make_view(from_pair.data(), batch, classes)}, options),
               evaluate(be, policy, logits, batch, classes, targets.pair(), options));
     });
+}
+
+TEMPLATE_LIST_TEST_CASE("each policy's dense row equals its sparse row on a one- or two-class target",
+                        "[loss][targets]", loss_backends)
+{
+    // The driver sends dense rows with one or two nonzero classes down the sparse path, so
+    // the dense row functions are compared with the sparse ones here, row by row.
+    using T = float;
+    using kernels = typename TestType::row_kernels;
+    constexpr index_t classes = 7;
+    const auto logits = random_values(std::size_t(classes), 37);
+    const std::vector<T> weights = {1.5f, 0.5f, 1.f, 2.f, 0.25f, 1.f, 3.f};
+    struct two_class {
+        int count;
+        index_t label[2];
+        T share[2];
+    };
+    const two_class targets[] = {{1, {3, 0}, {1.f, 0.f}}, {1, {5, 0}, {0.4f, 0.f}}, {2, {0, 4}, {0.7f, 0.3f}},
+                                 {2, {1, 6}, {0.5f, 0.2f}}, {2, {2, 3}, {0.999f, 0.001f}}};
+    for_each_policy<T>([&](const std::string& name, const auto& policy) {
+        for (const bool weighted : {false, true}) {
+            for (const two_class& target : targets) {
+                std::vector<T> dense(classes, T(0)), grad_dense(classes), grad_sparse(classes);
+                loss::sparse_target<T> sparse;
+                sparse.count = target.count;
+                for (int e = 0; e < target.count; ++e) {
+                    dense[std::size_t(target.label[e])] = target.share[e];
+                    sparse.label[e] = target.label[e];
+                    sparse.share[e] = target.share[e];
+                    sparse.coefficient[e] = target.share[e] * (weighted ? weights[std::size_t(target.label[e])] : T(1));
+                }
+                const T* w = weighted ? weights.data() : nullptr;
+                const T weight_sum = weighted ? std::accumulate(weights.begin(), weights.end(), T(0)) : T(classes);
+                auto context = [&](std::vector<T>& grad) {
+                    return loss::row_context<T>{make_view<const T>(logits.data(), classes), make_view(grad.data(), classes),
+                                                classes, T(0.5), w, weight_sum};
+                };
+                const T from_dense = policy.row(context(grad_dense), loss::dense_target<T>{dense.data()}, kernels{});
+                const T from_sparse = policy.row(context(grad_sparse), sparse, kernels{});
+                INFO(name << (weighted ? " weighted" : "") << ", classes " << target.label[0] << " and "
+                          << target.label[1]);
+                CHECK(from_dense == Approx(from_sparse).epsilon(2e-6).margin(1e-7));
+                for (index_t j = 0; j < classes; ++j)
+                    CHECK(grad_dense[std::size_t(j)] == Approx(grad_sparse[std::size_t(j)]).epsilon(2e-6).margin(1e-7));
+            }
+        }
+    });
+}
+
+TEMPLATE_LIST_TEST_CASE("focal's dense rows agree between whole-number gamma (products) and any gamma (log space)",
+                        "[loss][focal]", loss_backends)
+{
+    // A whole-number gamma takes the vectorised form; the next double above it takes the
+    // per-class double form. Rows: spread targets over every class, a confident row (the
+    // top class above 1/2, which the vectorised form hands to the double form), a -inf logit
+    // carrying target mass, and class weights.
+    TestType be;
+    using T = float;
+    const index_t batch = 4, classes = 37;
+    auto logits = random_values(std::size_t(batch * classes), 41);
+    logits[std::size_t(1 * classes + 5)] += 12.f;
+    logits[std::size_t(2 * classes + 9)] = -std::numeric_limits<T>::infinity();
+    const auto raw = random_values(std::size_t(batch * classes), 43);
+    std::vector<T> targets(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) targets[i] = std::exp(raw[i]) / T(classes);
+    targets[std::size_t(3 * classes + 2)] = 0.f;
+    std::vector<T> weights(static_cast<std::size_t>(classes));
+    for (index_t k = 0; k < classes; ++k) weights[std::size_t(k)] = T(0.5) + T(k % 4) / T(2);
+    for (const bool weighted : {false, true}) {
+        loss::loss_options<T> options;
+        if (weighted) options.class_weights = make_view<const T>(weights.data(), classes);
+        for (double gamma : {0.0, 1.0, 2.0, 3.0, 5.0}) {
+            INFO("gamma " << gamma << (weighted ? " weighted" : ""));
+            const tailor::dense_targets<T> dense{make_view<const T>(targets.data(), batch, classes)};
+            const auto products = evaluate(be, loss::focal{gamma}, logits, batch, classes, dense, options);
+            const auto in_log_space = evaluate(be, loss::focal{std::nextafter(gamma, 10.0)}, logits, batch, classes, dense, options);
+            for (index_t i = 0; i < batch; ++i) {
+                if (i == 2) {
+                    CHECK(std::isinf(products.per_sample[std::size_t(i)]));
+                    CHECK(std::isinf(in_log_space.per_sample[std::size_t(i)]));
+                } else {
+                    CHECK(products.per_sample[std::size_t(i)] == Approx(in_log_space.per_sample[std::size_t(i)]).epsilon(2e-6));
+                }
+            }
+            for (std::size_t j = 0; j < products.grad.size(); ++j)
+                CHECK(products.grad[j] == Approx(in_log_space.grad[j]).epsilon(2e-5).margin(1e-7));
+        }
+    }
 }
 
 TEMPLATE_LIST_TEST_CASE("each loss reduces to cross-entropy when its extra parameter is neutral", "[loss][identities]",

@@ -15,7 +15,9 @@ losses and more for LDAM and MMS; see docs/benchmarks.md.)
 
 Pair targets {first, second, lambda} are given to PyTorch the way the references take
 them: a dense mixed target for the softmax losses (built outside the timed region, which
-favours PyTorch), and two weighted hard terms for the margin losses (LDAM, MMS).
+favours PyTorch), and two weighted hard terms for the margin losses (LDAM, MMS). The
+"dense" cases hand tailor that same mixed target as a [B, C] matrix; the "full" cases give
+both sides a soft target over every class (a softmax of random scores).
 """
 import argparse
 import json
@@ -43,12 +45,14 @@ def workload(seed=2024):
     mixed[torch.arange(B), second] += 1 - lam
     counts = torch.tensor([int(500.0 * 0.01 ** (k / (C - 1))) for k in range(C)], dtype=torch.float32)
     text = F.normalize(torch.randn(C, D, generator=g), dim=1)
-    return dict(z=z, labels=labels, first=first, second=second, lam=lam, mixed=mixed, counts=counts, text=text)
+    spread = torch.softmax(torch.randn(B, C, generator=g), dim=1)
+    return dict(z=z, labels=labels, first=first, second=second, lam=lam, mixed=mixed, counts=counts, text=text,
+                spread=spread)
 
 
 def losses(w):
     """(loss, target kind) -> f(z) returning the scalar mean loss, the reference way."""
-    labels, first, second, lam, mixed = w["labels"], w["first"], w["second"], w["lam"], w["mixed"]
+    labels, first, second, lam, mixed, spread = w["labels"], w["first"], w["second"], w["lam"], w["mixed"], w["spread"]
     log_n = torch.log(w["counts"])
     log_prior = torch.log(w["counts"] / w["counts"].sum())
     rows = torch.arange(B)
@@ -86,6 +90,7 @@ def losses(w):
         ("cross_entropy", "hard"): lambda z: F.cross_entropy(z, labels),
         ("cross_entropy", "pair"): lambda z: F.cross_entropy(z, mixed),
         ("cross_entropy", "dense"): lambda z: F.cross_entropy(z, mixed),
+        ("cross_entropy", "full"): lambda z: F.cross_entropy(z, spread),
         ("balanced_softmax", "hard"): lambda z: F.cross_entropy(z + log_n, labels),
         ("balanced_softmax", "pair"): lambda z: F.cross_entropy(z + log_n, mixed),
         ("logit_adjustment", "hard"): lambda z: F.cross_entropy(z + log_prior, labels),
@@ -93,6 +98,7 @@ def losses(w):
         ("focal", "hard"): focal_hard,
         ("focal", "pair"): lambda z: focal_soft(z, mixed),
         ("focal", "dense"): lambda z: focal_soft(z, mixed),
+        ("focal", "full"): lambda z: focal_soft(z, spread),
         ("ldam", "hard"): lambda z: ldam_terms(z, labels).mean(),
         ("ldam", "pair"): lambda z: (lam * ldam_terms(z, first) + (1 - lam) * ldam_terms(z, second)).mean(),
         ("mms", "hard"): lambda z: mms_terms(z, labels).mean(),

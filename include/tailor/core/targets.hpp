@@ -2,7 +2,10 @@
 // Target vocabulary shared by the rooms that produce targets (mixup) and the rooms that
 // consume them (losses): hard labels, dense soft targets, and the sparse two-class form a
 // mixed pair yields, so a [B, C] matrix never has to be materialised for mixup.
+#include <bit>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 
 #include "tailor/core/view.hpp"
 
@@ -27,5 +30,49 @@ struct pair_targets {
     vector_view<const Label, Space> second;
     vector_view<const T, Space> lambda;
 };
+
+/// What one pass over a dense target row learns (the row kernels' `scan_shares`): whether
+/// it is a valid probability row, and where its mass sits when that is one or two classes,
+/// so such a row (mixup's, written densely) can take the sparse path.
+struct share_support {
+    bool valid = true;          // every entry finite and >= 0 (-0 allowed)
+    int nonzeros = 0;           // entries other than +-0, counted up to 3 ("more than two")
+    index_t label[2] = {0, 0};  // the first two of them, in class order
+};
+
+namespace detail {
+
+/// Integer tests on the bit pattern: `share` is invalid exactly when this exceeds the
+/// largest finite pattern (NaN, inf, or a negative sign on a non-zero magnitude; -0 passes).
+template <class U>
+constexpr U share_validity_key(U bits)
+{
+    constexpr int top = 8 * sizeof(U) - 1;
+    constexpr U magnitude = ~U(0) >> 1;
+    constexpr U largest_finite = std::bit_cast<U>(std::numeric_limits<std::conditional_t<sizeof(U) == 4, float, double>>::max());
+    return (bits & magnitude) + ((U(0) - (bits >> top)) & largest_finite);
+}
+
+/// share_support of any host row, element by element: the reference every backend's
+/// vectorised kernel agrees with.
+template <class T, class Space>
+share_support scan_shares(vector_view<T, Space> row)
+{
+    using V = std::remove_const_t<T>;
+    using U = std::conditional_t<sizeof(V) == 4, std::uint32_t, std::uint64_t>;
+    constexpr U largest_finite = std::bit_cast<U>(std::numeric_limits<V>::max());
+    share_support s;
+    for (index_t j = 0; j < row.extent(0); ++j) {
+        const U bits = std::bit_cast<U>(V(row(j)));
+        if (share_validity_key(bits) > largest_finite) s.valid = false;
+        if ((bits << 1) != 0 && s.nonzeros < 3) {
+            if (s.nonzeros < 2) s.label[s.nonzeros] = j;
+            ++s.nonzeros;
+        }
+    }
+    return s;
+}
+
+}  // namespace detail
 
 }  // namespace tailor

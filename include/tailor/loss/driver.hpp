@@ -96,13 +96,15 @@ struct fused_row {
 
         T value;
         if constexpr (Source::is_dense) {
-            const T* share = source.row_pointer(r);
-            if (!valid_shares(share, n)) {
+            const share_support support = kernels.scan_shares(source.probabilities.row(r));
+            if (!support.valid) {
                 invalid_rows[r] = 1;
                 for (index_t j = 0; j < n; ++j) g.data()[j] = T(0);
                 value = T(0);
+            } else if (support.nonzeros == 1 || support.nonzeros == 2) {
+                value = loss->row(context, source.sparse_row(r, support, class_weights), kernels);
             } else {
-                value = loss->row(context, dense_target<T>{share}, kernels);
+                value = loss->row(context, dense_target<T>{source.row_pointer(r)}, kernels);
             }
         } else {
             value = loss->row(context, source.row(r, class_weights), kernels);

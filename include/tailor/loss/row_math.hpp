@@ -68,7 +68,7 @@ using unsigned_bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uin
 /// Per-thread rows for work that needs scratch (a strided row's copy, a second margin
 /// row). Each grows to the widest row seen and keeps its view, so the steady state neither
 /// allocates nor builds a view per row.
-enum class buffer_slot : int { logits = 0, grad = 1, targets = 2, policy = 3, adjusted = 4 };
+enum class buffer_slot : int { logits = 0, grad = 1, targets = 2, policy = 3, adjusted = 4, terms = 5 };
 
 template <class T>
 vector_view<T> thread_row(buffer_slot slot, index_t n)
@@ -77,7 +77,7 @@ vector_view<T> thread_row(buffer_slot slot, index_t n)
         std::vector<T> storage;
         vector_view<T> view;
     };
-    thread_local cached_row rows[5];
+    thread_local cached_row rows[6];
     cached_row& row = rows[static_cast<int>(slot)];
     if (row.view.extent(0) != n || row.view.data() == nullptr) {
         if (row.storage.size() < std::max<std::size_t>(static_cast<std::size_t>(n), 1))

@@ -3,11 +3,9 @@
 // tailor::pair_targets from mixup, tailor::dense_targets) become, per row, a
 // sparse_target of at most two classes or a dense_target row (row_math.hpp), so a mixed
 // pair never turns into a [B, C] matrix. Checked once per call at the boundary.
-#include <bit>
 #include <cmath>
 #include <concepts>
 #include <cstdint>
-#include <limits>
 #include <type_traits>
 
 #include "tailor/core/error.hpp"
@@ -119,25 +117,11 @@ struct pair_source {
     }
 };
 
-/// True when every share is finite and >= 0 (-0 allowed). Integer tests on the bit
-/// patterns, because float compares block vectorisation under strict IEEE flags.
-template <class T>
-bool valid_shares(const T* share, index_t n)
-{
-    using U = unsigned_bits<T>;
-    constexpr U largest_finite = std::bit_cast<U>(std::numeric_limits<T>::max());
-    constexpr U negative_zero = U(1) << (8 * sizeof(T) - 1);
-    U bad = 0;
-    for (index_t j = 0; j < n; ++j) {
-        const U bits = std::bit_cast<U>(share[j]);
-        bad |= U(bits > largest_finite) & U(bits != negative_zero);
-    }
-    return bad == 0;
-}
-
 /// Dense probability rows [B, C]. Their values are checked while the rows are read (a
 /// separate pass over B x C would cost as much as the loss); a bad row makes the driver
-/// throw after the pass.
+/// throw after the pass. The same scan finds rows with one or two nonzero classes (mixup's
+/// targets written densely), which take the sparse path: the loss is the same function of
+/// the target, and those rows then skip the per-class target passes.
 template <class T>
 struct dense_source {
     static constexpr bool is_dense = true;
@@ -146,6 +130,19 @@ struct dense_source {
     void validate(index_t batch, index_t classes) const
     {
         require_extents(probabilities, "targets", {batch, classes});
+    }
+
+    /// Row r as a sparse target, given its support from scan_shares (one or two classes).
+    sparse_target<T> sparse_row(index_t r, const share_support& support, const T* weights) const
+    {
+        sparse_target<T> t;
+        t.count = support.nonzeros;
+        for (int e = 0; e < t.count; ++e) {
+            t.label[e] = support.label[e];
+            t.share[e] = probabilities(r, t.label[e]);
+            t.coefficient[e] = t.share[e] * class_weight(weights, t.label[e]);
+        }
+        return t;
     }
 
     /// The row as contiguous memory: the caller's when it is, a per-thread copy otherwise.

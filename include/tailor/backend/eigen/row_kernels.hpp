@@ -6,7 +6,10 @@
 // with four independent accumulators (a reduction's latency chain otherwise sets its
 // speed), and one pass that writes scale * exp(x - shift) and sums what it wrote, where an
 // expression would need a second pass to sum. Strided rows take the expression path.
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -14,6 +17,7 @@
 #include <utility>
 
 #include "tailor/backend/eigen/adapt.hpp"
+#include "tailor/core/targets.hpp"
 
 namespace tailor::eigen {
 
@@ -28,9 +32,9 @@ inline constexpr index_t packet_size = Eigen::internal::unpacket_traits<packet_t
 template <class V>
 inline constexpr bool packet_vectorised = Eigen::internal::packet_traits<V>::Vectorizable && packet_size<V> > 1;
 
-/// exp arguments are clamped e^24 above the smallest normal number, so neither the results
-/// nor the gradients made from them (scaled by factors down to 1e-10, such as s / B) fall
-/// into the denormal range, where every operation costs a microcode assist.
+/// Arguments below this give exactly 0: e^24 above the smallest normal number, so neither
+/// the results nor the gradients made from them (scaled by factors down to 1e-10, such as
+/// s / B) fall into the denormal range, where every operation costs a microcode assist.
 template <class V>
 V lowest_exp_argument()
 {
@@ -38,37 +42,58 @@ V lowest_exp_argument()
     return lowest;
 }
 
-/// exp of a packet: Eigen's pexp, except for AVX-512 floats, the softmax family's hot loop.
-/// There the same Cody-Waite reduction and Cephes polynomial finish with one vscalefps
-/// (2^n times the polynomial) in place of Eigen's clamps, integer shift and final max: 12
-/// vector instructions instead of 20, with a relative error below 8e-8 over [-87, 88]
-/// (Eigen's: 3e-7). Xsimd's, Highway's and SLEEF's AVX-512 exp measured no faster than
-/// Eigen's here. It returns inf above 88.7, 0 or a denormal below -87.3 (the callers clamp
-/// first) and NaN for NaN; -inf is not an input.
+/// exp of a packet, and the same with the lanes below `lowest` set to exactly 0 (NaN
+/// stays NaN): Eigen's pexp, except for AVX-512 floats, the softmax family's hot loop.
 template <class P>
 P exp_packet(const P& x)
 {
     return Eigen::internal::pexp(x);
 }
 
-#if defined(__AVX512F__)
-template <>
-inline Eigen::internal::Packet16f exp_packet(const Eigen::internal::Packet16f& x)
+template <class P>
+P exp_packet_or_zero(const P& x, const P& lowest)
 {
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    // Raised to the bound first, so no denormal is formed in the lanes that are dropped.
+    const P e = exp_packet(Eigen::internal::pmax(x, lowest));
+    return Eigen::internal::pandnot(e, Eigen::internal::pcmp_lt(x, lowest));
+}
+
+#if defined(__AVX512F__)
+/// AVX-512 floats: Cody-Waite reduction with the rounding done by adding 1.5 * 2^23 (two
+/// FMA-port instructions, where vrndscaleps takes two uops on one port), a degree-6
+/// polynomial fitted for relative error on [-ln2/2, ln2/2] (3e-9 before rounding), and one
+/// vscalefps for 2^n, which also zeroes the masked-off lanes. 11 vector instructions per 16
+/// floats against 20 in Eigen's pexp; the relative error stays below 8e-8 over [-87, 88.7]
+/// (Eigen's: 3e-7). Xsimd's, Highway's and SLEEF's AVX-512 exp measured no faster here.
+/// Above 88.7 the result is inf; below -87.3 it is 0 or a denormal unless masked off.
+inline Eigen::internal::Packet16f exp_avx512(const __m512 x, const __mmask16 keep)
+{
+    const __m512 round = _mm512_set1_ps(12582912.f);
+    const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), round), round);
     // r = x - n ln 2 with ln 2 split in two, so r is exact to a float's precision.
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 p = _mm512_set1_ps(1.3814604608e-3f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3687109873e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1668388993e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666521132e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.9999994040e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
+    return _mm512_maskz_scalef_ps(keep, p, n);
+}
+
+template <>
+inline Eigen::internal::Packet16f exp_packet(const Eigen::internal::Packet16f& x)
+{
+    return exp_avx512(x, __mmask16(0xffff));
+}
+
+template <>
+inline Eigen::internal::Packet16f exp_packet_or_zero(const Eigen::internal::Packet16f& x,
+                                                     const Eigen::internal::Packet16f& lowest)
+{
+    return exp_avx512(x, _mm512_cmp_ps_mask(x, lowest, _CMP_NLT_UQ));  // NaN is kept
 }
 #endif
 
@@ -151,43 +176,22 @@ std::pair<V, V> min_max_contiguous(const V* x, index_t n)
     return {low, high};
 }
 
-/// How the exp pass guards its arguments: `clamp` raises them to the clamp and reports the
-/// least; `none` is for rows the caller has shown to be above the clamp; `track` clamps and
-/// reports the greatest too, for a shift that need not be the row max.
-enum class exp_guard { clamp, none, track };
-
-template <class V>
-struct exp_pass {
-    V total;
-    V least;     // min_j (x_j - shift), or -inf when not tracked
-    V greatest;  // max_j (x_j - shift), or +inf when not tracked
-};
-
-/// y_j = scale * exp(x_j - shift) over contiguous rows (y may be x), guarded as Guard says;
-/// returns sum_j y_j with the argument range the guard tracks. Scaled = false skips the
-/// multiply by scale (then 1).
-template <exp_guard Guard, bool Scaled, class V>
-exp_pass<V> exp_shifted_packets(const V* x, index_t n, V shift, V scale, V* y)
+/// y_j = scale * exp(x_j - shift) over contiguous rows (y may be x), and sum_j y_j. With
+/// ZeroBelow, arguments below lowest_exp_argument give exactly 0; without, the caller has
+/// shown that none is. Scaled = false skips the multiply by scale (then 1).
+template <bool ZeroBelow, bool Scaled, class V>
+V exp_shifted_packets(const V* x, index_t n, V shift, V scale, V* y)
 {
     using namespace Eigen::internal;
     using P = packet_t<V>;
     constexpr index_t L = packet_size<V>;
-    constexpr V inf = std::numeric_limits<V>::infinity();
     const P vshift = pset1<P>(shift), vscale = pset1<P>(scale), vlowest = pset1<P>(lowest_exp_argument<V>());
-    P sum0 = pset1<P>(V(0)), sum1 = sum0, least = pset1<P>(inf), greatest = pset1<P>(-inf);
-    auto scaled = [&](const P& e) {
-        if constexpr (Scaled) return pmul(vscale, e);
-        else return e;
-    };
+    P sum0 = pset1<P>(V(0)), sum1 = sum0;
     auto term = [&](const P& loaded) {
         const P d = psub(loaded, vshift);
-        if constexpr (Guard == exp_guard::none) {
-            return scaled(exp_packet(d));
-        } else {
-            least = pmin(least, d);
-            if constexpr (Guard == exp_guard::track) greatest = pmax(greatest, d);
-            return scaled(exp_packet(pmax(d, vlowest)));
-        }
+        const P e = ZeroBelow ? exp_packet_or_zero(d, vlowest) : exp_packet(d);
+        if constexpr (Scaled) return pmul(vscale, e);
+        else return e;
     };
     index_t j = 0;
     for (; j + 2 * L <= n; j += 2 * L) {
@@ -223,45 +227,45 @@ exp_pass<V> exp_shifted_packets(const V* x, index_t n, V shift, V scale, V* y)
             sum1 = padd(sum1, ploadu<P>(lane));
         }
     }
-    exp_pass<V> pass{fold_lanes<V>(padd(sum0, sum1), std::plus<V>{}), -inf, inf};
-    if constexpr (Guard != exp_guard::none) pass.least = fold_lanes<V>(least, lane_min<V>);
-    if constexpr (Guard == exp_guard::track) pass.greatest = fold_lanes<V>(greatest, lane_max<V>);
-    return pass;
+    return fold_lanes<V>(padd(sum0, sum1), std::plus<V>{});
 }
 
-template <exp_guard Guard, class V>
-exp_pass<V> exp_shifted_contiguous(const V* x, index_t n, V shift, V scale, V* y)
+template <bool ZeroBelow, class V>
+V exp_shifted_contiguous(const V* x, index_t n, V shift, V scale, V* y)
 {
-    return scale == V(1) ? exp_shifted_packets<Guard, false>(x, n, shift, scale, y)
-                         : exp_shifted_packets<Guard, true>(x, n, shift, scale, y);
+    return scale == V(1) ? exp_shifted_packets<ZeroBelow, false>(x, n, shift, scale, y)
+                         : exp_shifted_packets<ZeroBelow, true>(x, n, shift, scale, y);
 }
 
-/// Sets the entries of contiguous y[0, n) with |y_j| <= floor to exactly 0 (NaN stays) and
-/// returns the new sum.
-template <class V>
-V zero_at_or_below(V* y, index_t n, V floor)
+#if defined(__AVX512F__)
+/// scan_shares over contiguous floats: the validity key's maximum and a 16-bit nonzero
+/// mask per packet; only packets holding mass (two in a mixup row) take the branch that
+/// records classes, so a sparse row costs one streaming pass.
+inline share_support scan_shares_avx512(const float* t, index_t n)
 {
-    using namespace Eigen::internal;
-    using P = packet_t<V>;
-    constexpr index_t L = packet_size<V>;
-    const P vfloor = pset1<P>(floor);
-    P sum0 = pset1<P>(V(0)), sum1 = sum0;
-    auto kept = [&](const P& v) { return pandnot(v, pcmp_le(pabs(v), vfloor)); };
+    const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+    const __m512i largest_finite = _mm512_set1_epi32(0x7f7fffff);
+    __m512i worst = _mm512_setzero_si512();
+    share_support s;
+    auto packet = [&](index_t j, __m512i bits) {
+        const __m512i key =
+            _mm512_add_epi32(_mm512_and_si512(bits, magnitude), _mm512_and_si512(_mm512_srai_epi32(bits, 31), largest_finite));
+        worst = _mm512_max_epu32(worst, key);
+        unsigned nonzero = _mm512_test_epi32_mask(bits, magnitude);
+        for (; nonzero != 0 && s.nonzeros < 3; nonzero &= nonzero - 1) {
+            if (s.nonzeros < 2) s.label[s.nonzeros] = j + std::countr_zero(nonzero);
+            ++s.nonzeros;
+        }
+    };
     index_t j = 0;
-    for (; j + 2 * L <= n; j += 2 * L) {
-        const P a = kept(ploadu<P>(y + j)), b = kept(ploadu<P>(y + j + L));
-        pstoreu(y + j, a);
-        pstoreu(y + j + L, b);
-        sum0 = padd(sum0, a);
-        sum1 = padd(sum1, b);
-    }
-    V total = fold_lanes<V>(padd(sum0, sum1), std::plus<V>{});
-    for (; j < n; ++j) {
-        if (std::abs(y[j]) <= floor) y[j] = V(0);
-        total += y[j];
-    }
-    return total;
+    for (; j + 16 <= n; j += 16) packet(j, _mm512_loadu_si512(t + j));
+    if (j < n) packet(j, _mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << (n - j)) - 1u), t + j));
+    alignas(64) std::uint32_t lane[16];
+    _mm512_store_si512(lane, worst);
+    s.valid = *std::max_element(lane, lane + 16) <= 0x7f7fffffu;
+    return s;
 }
+#endif
 
 }  // namespace detail
 
@@ -326,6 +330,17 @@ struct row_kernels {
         return with_array(x, [](const auto& a) { return std::pair<V, V>(a.minCoeff(), a.maxCoeff()); });
     }
 
+    /// A dense target row's validity and, for one or two nonzero classes, where they are.
+    template <class T>
+    static share_support scan_shares(vector_view<T> t)
+    {
+#if defined(__AVX512F__)
+        if constexpr (std::is_same_v<std::remove_const_t<T>, float>)
+            if (t.stride(0) == 1) return detail::scan_shares_avx512(t.data(), t.extent(0));
+#endif
+        return tailor::detail::scan_shares(t);
+    }
+
     /// y_j = scale * exp(x_j - shift), the softmax (or its gradient) once the shift is known;
     /// returns sum_j y_j. y may be x. Arguments below log(min normal) + 24 give exactly 0
     /// (an absolute error below 3e-28 in float next to a row sum >= 1), so masked (-inf)
@@ -337,73 +352,42 @@ struct row_kernels {
         return exp_shifted(x, shift, scale, y, -std::numeric_limits<std::remove_const_t<T>>::infinity());
     }
 
-    /// The same, told x_min = min_j x_j (from min_max): when no argument can reach the clamp,
-    /// the loop leaves the clamp out. The results are the same either way.
+    /// The same, told x_min = min_j x_j (from min_max): when no argument can fall below the
+    /// bound, the loop leaves the test out. The results are the same either way.
     template <class T, class U>
     static auto exp_shifted(vector_view<T> x, std::remove_const_t<T> shift, std::remove_const_t<T> scale,
                             vector_view<U> y, std::remove_const_t<T> x_min)
     {
         using V = std::remove_const_t<T>;
         const index_t n = x.extent(0);
+        const V lowest = detail::lowest_exp_argument<V>();
         if constexpr (detail::packet_vectorised<V>) {
             if ((x.stride(0) == 1 && y.stride(0) == 1) || n <= 1) {
-                using detail::exp_guard;
-                if (x_min - shift > detail::lowest_exp_argument<V>())
-                    return detail::exp_shifted_contiguous<exp_guard::none>(x.data(), n, shift, scale, y.data()).total;
-                const auto pass = detail::exp_shifted_contiguous<exp_guard::clamp>(x.data(), n, shift, scale, y.data());
-                return pass.least > detail::lowest_exp_argument<V>() ? pass.total : zero_floored(y, scale);
+                if (x_min - shift > lowest)
+                    return detail::exp_shifted_contiguous<false>(x.data(), n, shift, scale, y.data());
+                return detail::exp_shifted_contiguous<true>(x.data(), n, shift, scale, y.data());
             }
         }
-        const V lowest = detail::lowest_exp_argument<V>();
-        const bool floored = with_array(x, [&](const auto& a) {
-            const bool below = n > 0 && !((a - shift).minCoeff() > lowest);  // before y may overwrite x
-            with_array(y, [&](auto b) { b = scale * (a - shift).max(lowest).exp(); });
-            return below;
+        with_array(x, [&](const auto& a) {
+            with_array(y, [&](auto b) { b = (a - shift < lowest).select(V(0), scale * (a - shift).max(lowest).exp()); });
         });
-        return floored ? zero_floored(y, scale) : sum(vector_view<const V>(y));
+        return sum(vector_view<const V>(y));
     }
 
     /// One pass for a shift that need not be the row max (a target logit, say): y_j =
-    /// exp(x_j - shift), clamped as exp_shifted clamps, and its sum, when no argument exceeds
-    /// 64, so that the sum cannot overflow. Otherwise (or for a NaN) nullopt, with y left as
-    /// scratch: the caller then takes the row through min_max and exp_shifted.
+    /// exp(x_j - shift), with exp_shifted's zeros, and its sum when that is at most e^64
+    /// (so every argument is at most 64 and the sum is far from overflow). Otherwise (or for
+    /// a NaN) nullopt, with y left as scratch: the caller then takes the row through min_max
+    /// and exp_shifted.
     template <class T, class U>
     static std::optional<std::remove_const_t<T>> try_exp_shifted(vector_view<T> x, std::remove_const_t<T> shift,
                                                                  vector_view<U> y)
     {
         using V = std::remove_const_t<T>;
-        const index_t n = x.extent(0);
-        if constexpr (detail::packet_vectorised<V>) {
-            if (x.stride(0) == 1 && y.stride(0) == 1 && n > 0) {
-                const auto pass =
-                    detail::exp_shifted_contiguous<detail::exp_guard::track>(x.data(), n, shift, V(1), y.data());
-                if (!(pass.greatest <= V(64) && std::isfinite(pass.total))) return std::nullopt;
-                return pass.least > detail::lowest_exp_argument<V>() ? pass.total : zero_floored(y, V(1));
-            }
-        }
-        const auto [low, high] = min_max(x);
-        if (!(high - shift <= V(64))) return std::nullopt;
-        return exp_shifted(x, shift, V(1), y, low);
-    }
-
-private:
-    /// Sets the entries the clamp produced to exactly 0 and returns the new row sum. They
-    /// are recognised by value, the largest result a clamped argument gives, so the pass
-    /// works after y has overwritten x.
-    template <class V>
-    static V zero_floored(vector_view<V> y, V scale)
-    {
-        const V floor = std::abs(scale * std::exp(detail::lowest_exp_argument<V>())) * V(1.001);
-        if constexpr (detail::packet_vectorised<V>)
-            if (y.stride(0) == 1) return detail::zero_at_or_below(y.data(), y.extent(0), floor);
-        return with_array(y, [&](auto b) {
-            V total = V(0);
-            for (index_t j = 0; j < b.size(); ++j) {
-                if (std::abs(b[j]) <= floor) b[j] = V(0);  // NaN stays
-                total += b[j];
-            }
-            return total;
-        });
+        static const V largest_total = std::exp(V(64));
+        const V total = exp_shifted(x, shift, V(1), y);
+        if (!(total <= largest_total)) return std::nullopt;
+        return total;
     }
 };
 

@@ -13,6 +13,7 @@
 #include <xtensor/xreducer.hpp>
 
 #include "tailor/backend/xtensor/adapt.hpp"
+#include "tailor/core/targets.hpp"
 #include "tailor/core/functional.hpp"
 
 namespace tailor::xtensor {
@@ -114,6 +115,13 @@ struct row_kernels {
         return m + std::log(sum_exp(x, m));
     }
 
+    /// A dense target row's validity and, for one or two nonzero classes, where they are.
+    template <class T>
+    static share_support scan_shares(vector_view<T> t)
+    {
+        return tailor::detail::scan_shares(t);
+    }
+
     /// y_j = scale * exp(x_j - shift): the softmax (or its gradient) once the shift is known;
     /// returns sum_j y_j. y may be x.
     template <class T, class U>
@@ -125,15 +133,17 @@ struct row_kernels {
         return sum(vector_view<const std::remove_const_t<T>>(y));
     }
 
-    /// y_j = exp(x_j - shift) and its sum when no argument exceeds 64 (the sum cannot
-    /// overflow); nullopt otherwise, y untouched.
+    /// y_j = exp(x_j - shift) and its sum when that is at most e^64 (so every argument is at
+    /// most 64 and the sum is far from overflow); nullopt otherwise, y left as scratch.
     template <class T, class U>
     static std::optional<std::remove_const_t<T>> try_exp_shifted(vector_view<T> x, std::remove_const_t<T> shift,
                                                                  vector_view<U> y)
     {
         using V = std::remove_const_t<T>;
-        if (!(max(x) - shift <= V(64))) return std::nullopt;
-        return exp_shifted(x, shift, V(1), y);
+        static const V largest_total = std::exp(V(64));
+        const V total = exp_shifted(x, shift, V(1), y);
+        if (!(total <= largest_total)) return std::nullopt;
+        return total;
     }
 
     /// The same, told min_j x_j; xtensor's exp needs no clamp, so the bound goes unused.
