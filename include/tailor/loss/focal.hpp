@@ -84,7 +84,7 @@ struct focal {
         const auto slope_row = detail::thread_row<T>(detail::buffer_slot::policy, n);
         T* weighted_slope = slope_row.data();
         const int power = integer_gamma();
-        const double loss = power >= 0 && std::isfinite(s.total) ? dense_terms_by_power(row, target, s, power, weighted_slope, k)
+        const double loss = power >= 0 && std::isfinite(s.total) ? dense_terms_by_power(row, target, s, power, weighted_slope)
                                                                   : dense_terms_in_double(row, target, s, weighted_slope);
         const T mass = k.sum(vector_view<const T>(slope_row));
         const T alpha = row.grad_scale * mass / s.total;
@@ -125,9 +125,9 @@ private:
     /// read off the exp pass, q = 1 - p needs no log space while p <= 1/2, where it has no
     /// cancellation, and q^gamma is a product. The at most one class above 1/2 (the row max,
     /// only when S < 2) goes through focal_at.
-    template <class T, class Numerators, class Kernels>
+    template <class T, class Numerators>
     double dense_terms_by_power(const row_context<T>& row, const dense_target<T>& target, const Numerators& s, int power,
-                                T* weighted_slope, const Kernels&) const
+                                T* weighted_slope) const
     {
         using U = detail::unsigned_bits<T>;
         const index_t n = row.classes;
