@@ -460,6 +460,27 @@ TEMPLATE_LIST_TEST_CASE("dense targets agree with hard and pair targets of the s
     });
 }
 
+TEMPLATE_LIST_TEST_CASE("the one-pass shift by the target logit gives way to the row max when the sum exceeds e^64",
+                        "[loss][targets]", loss_backends)
+{
+    // A sum above e^64 (a shift more than 64 below the max, or many arguments near 64) may
+    // have overflowed, so the row is taken again at its max.
+    using T = float;
+    using kernels = typename TestType::row_kernels;
+    T out[3];
+    auto shift_for = [&](std::vector<T> row, index_t label) {
+        loss::sparse_target<T> target;
+        target.count = 1;
+        target.label[0] = label;
+        const auto n = static_cast<index_t>(row.size());
+        return loss::detail::softmax_numerators(make_view<const T>(row.data(), n), target, make_view(out, n), kernels{}).shift;
+    };
+    CHECK(shift_for({0.f, 70.f, 1.f}, 0) == 70.f);  // refused at 0
+    CHECK(shift_for({0.f, 70.f, 7.f}, 2) == 7.f);   // e^63 is accepted
+    CHECK(shift_for({63.5f, 63.5f, 0.f}, 2) == 63.5f);  // two terms of e^63.5 sum above e^64
+    CHECK(shift_for({63.5f, 0.f, -1.f}, 1) == 0.f);     // one is accepted
+}
+
 TEMPLATE_LIST_TEST_CASE("each policy's dense row equals its sparse row on a one- or two-class target",
                         "[loss][targets]", loss_backends)
 {

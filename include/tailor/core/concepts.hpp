@@ -3,7 +3,6 @@
 // policy must meet; the algorithms are written against them and never name a concrete type.
 #include <concepts>
 #include <cstdint>
-#include <optional>
 #include <random>
 #include <utility>
 
@@ -25,8 +24,6 @@ concept row_kernel_set = requires(const K& k, vector_view<const T, Space> x, vec
     { k.sum_exp(x, s) } -> std::convertible_to<T>;  // sum_j exp(x_j - s)
     { k.exp_shifted(x, s, s, y) } -> std::convertible_to<T>;  // y_j = a * exp(x_j - s); returns sum_j y_j
     { k.exp_shifted(x, s, s, y, s) } -> std::convertible_to<T>;  // the same, told min_j x_j
-    // y_j = exp(x_j - s) and its sum when that is at most e^64 (no overflow); else nullopt
-    { k.try_exp_shifted(x, s, y) } -> std::convertible_to<std::optional<T>>;
     // a dense target row: valid probabilities? nonzero classes when one or two
     { k.scan_shares(x) } -> std::same_as<share_support>;
 };

@@ -200,7 +200,11 @@ shifted_numerators<T> softmax_numerators(vector_view<const T> a_row, const spars
     if (target.count > 0 && a != out.data()) {
         T shift = a[target.label[0]];
         for (int e = 1; e < target.count; ++e) shift = std::max(shift, a[target.label[e]]);
-        if (const auto total = k.try_exp_shifted(a_row, shift, out)) return {shift, T(*total)};
+        // A sum above e^64 (some logit more than 64 above the shift; inf or NaN too) may
+        // have overflowed: such a row is taken again at its max.
+        static const T largest_total = std::exp(T(64));
+        const T total = k.exp_shifted(a_row, shift, T(1), out);
+        if (total <= largest_total) return {shift, total};
     }
     return max_shifted_numerators(a_row, out, k);
 }

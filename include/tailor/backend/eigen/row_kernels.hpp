@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -372,22 +371,6 @@ struct row_kernels {
             with_array(y, [&](auto b) { b = (a - shift < lowest).select(V(0), scale * (a - shift).max(lowest).exp()); });
         });
         return sum(vector_view<const V>(y));
-    }
-
-    /// One pass for a shift that need not be the row max (a target logit, say): y_j =
-    /// exp(x_j - shift), with exp_shifted's zeros, and its sum when that is at most e^64
-    /// (so every argument is at most 64 and the sum is far from overflow). Otherwise (or for
-    /// a NaN) nullopt, with y left as scratch: the caller then takes the row through min_max
-    /// and exp_shifted.
-    template <class T, class U>
-    static std::optional<std::remove_const_t<T>> try_exp_shifted(vector_view<T> x, std::remove_const_t<T> shift,
-                                                                 vector_view<U> y)
-    {
-        using V = std::remove_const_t<T>;
-        static const V largest_total = std::exp(V(64));
-        const V total = exp_shifted(x, shift, V(1), y);
-        if (!(total <= largest_total)) return std::nullopt;
-        return total;
     }
 };
 

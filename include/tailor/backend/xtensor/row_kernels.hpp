@@ -3,7 +3,6 @@
 // over adapted rows (contiguous adaptors for unit-stride rows, strided ones otherwise).
 #include <cmath>
 #include <limits>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -131,19 +130,6 @@ struct row_kernels {
         detail::require_same_length(x, y, "y");
         with_expressions([&](const auto& a, auto b) { xt::noalias(b) = scale * xt::exp(a - shift); }, x, y);
         return sum(vector_view<const std::remove_const_t<T>>(y));
-    }
-
-    /// y_j = exp(x_j - shift) and its sum when that is at most e^64 (so every argument is at
-    /// most 64 and the sum is far from overflow); nullopt otherwise, y left as scratch.
-    template <class T, class U>
-    static std::optional<std::remove_const_t<T>> try_exp_shifted(vector_view<T> x, std::remove_const_t<T> shift,
-                                                                 vector_view<U> y)
-    {
-        using V = std::remove_const_t<T>;
-        static const V largest_total = std::exp(V(64));
-        const V total = exp_shifted(x, shift, V(1), y);
-        if (!(total <= largest_total)) return std::nullopt;
-        return total;
     }
 
     /// The same, told min_j x_j; xtensor's exp needs no clamp, so the bound goes unused.
