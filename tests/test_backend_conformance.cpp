@@ -19,6 +19,7 @@ using backends_under_test = std::tuple<tailor::eigen::backend>;
 #endif
 
 using tailor::index_t;
+using tailor::make_view;
 using tailor::matrix_view;
 using tailor::vector_view;
 
@@ -624,6 +625,73 @@ TEMPLATE_LIST_TEST_CASE("row kernels: exp_shifted is accurate to about an ulp ov
     }
     INFO("largest relative error " << worst);
     REQUIRE(worst < 2.5e-7);  // 2.1 ulp of float's 1.19e-7
+}
+
+TEMPLATE_LIST_TEST_CASE("row kernels: exp_shifted_moments is exp_shifted with the max and the coefficient sums",
+                        "[backend][row_kernels]", backends_under_test)
+{
+    using kernels = typename TestType::row_kernels;
+    const kernels k{};
+    const float inf = std::numeric_limits<float>::infinity();
+    std::mt19937 rng(23);
+    std::normal_distribution<float> normal(0.f, 4.f);
+    std::uniform_real_distribution<float> share(0.f, 1.f);
+    for (index_t n : {1, 2, 15, 16, 17, 31, 32, 33, 47, 1000}) {
+        for (int variant = 0; variant < 8; ++variant) {
+            const bool strided = variant & 1, sparse = variant & 2, masked = variant & 4;
+            const index_t stride = strided ? 3 : 1;
+            std::vector<float> x(std::size_t(n * stride), 7e9f), c(x.size(), 7e9f), y(x.size(), 7e9f);
+            const vector_view<float> xv(x.data(), {n}, {stride}), cv(c.data(), {n}, {stride}), yv(y.data(), {n}, {stride});
+            for (index_t j = 0; j < n; ++j) {
+                xv(j) = normal(rng);
+                cv(j) = sparse && j % 3 != 0 ? 0.f : share(rng);
+            }
+            // A -inf logit with no coefficient adds nothing; its exp is exactly 0.
+            if (masked && n > 1) xv(n - 1) = -inf, cv(n - 1) = 0.f;
+            float high = -inf;
+            for (index_t j = 0; j < n; ++j) high = std::max(high, xv(j));
+            for (const float shift : {high, xv(0), xv(0) - 5.f}) {
+                INFO("n " << n << " variant " << variant << " shift " << shift);
+                const tailor::exp_moments<float> got =
+                    k.exp_shifted_moments(vector_view<const float>(xv), vector_view<const float>(cv), shift, yv);
+                std::vector<float> want(static_cast<std::size_t>(n));
+                const float want_total = k.exp_shifted(vector_view<const float>(xv), shift, 1.f, make_view(want.data(), n));
+                double mass = 0, gap = 0;
+                const double top = std::max(shift, high);
+                for (index_t j = 0; j < n; ++j) {
+                    mass += cv(j);
+                    if (cv(j) != 0.f) gap += double(cv(j)) * (top - double(xv(j)));
+                }
+                REQUIRE(got.top == float(top));
+                REQUIRE(close(got.total, want_total, 4e-6, 0));
+                REQUIRE(close(got.mass, mass, 4e-6, 1e-30));
+                REQUIRE(close(got.gap, gap, 4e-6, 1e-30));
+                // The same exponentials as exp_shifted writes; the gaps between strided
+                // entries are left alone.
+                for (index_t j = 0; j < n; ++j) REQUIRE(yv(j) == want[std::size_t(j)]);
+                for (std::size_t i = 0; i < y.size(); ++i)
+                    if (i % std::size_t(stride) != 0) REQUIRE(y[i] == 7e9f);
+            }
+        }
+    }
+    // A coefficient on a -inf logit is an infinitely large gap; the row max rising past
+    // earlier coefficients is what the lanes' own running maxima must account for.
+    std::vector<float> x(40, 0.f), c(40, 0.f), y(40);
+    x[3] = -inf, c[3] = 0.5f;
+    const auto infinite = k.exp_shifted_moments(make_view<const float>(x.data(), 40), make_view<const float>(c.data(), 40),
+                                                0.f, make_view(y.data(), 40));
+    REQUIRE(infinite.gap == inf);
+    REQUIRE(y[3] == 0.f);
+    for (index_t j = 0; j < 40; ++j) x[std::size_t(j)] = float(j), c[std::size_t(j)] = 1.f;
+    const auto rising = k.exp_shifted_moments(make_view<const float>(x.data(), 40), make_view<const float>(c.data(), 40),
+                                              0.f, make_view(y.data(), 40));
+    REQUIRE(rising.top == 39.f);
+    REQUIRE(rising.mass == 40.f);
+    REQUIRE(rising.gap == 780.f);  // sum of 39 - j
+    // Lengths are checked.
+    REQUIRE_THROWS_AS(k.exp_shifted_moments(make_view<const float>(x.data(), 40), make_view<const float>(c.data(), 39),
+                                            0.f, make_view(y.data(), 40)),
+                      tailor::error);
 }
 
 TEMPLATE_LIST_TEST_CASE("row kernels: scan_shares checks a target row and finds one or two classes",

@@ -528,6 +528,84 @@ TEMPLATE_LIST_TEST_CASE("each policy's dense row equals its sparse row on a one-
     });
 }
 
+/// A backend's row kernels that count their min_max calls: the dense cross-entropy makes one
+/// only when it takes the two-pass form at the row max.
+template <class Kernels>
+struct min_max_counting_kernels : Kernels {
+    int* calls;
+    template <class T>
+    auto min_max(vector_view<T> x) const
+    {
+        ++*calls;
+        return Kernels::min_max(x);
+    }
+};
+
+TEMPLATE_LIST_TEST_CASE("a dense cross-entropy row is one fused pass unless its max lies far above its first logits",
+                        "[loss][targets]", loss_backends)
+{
+    // The fused pass shifts by the largest of the first 16 logits; a row max more than 32
+    // above it, or a sum that is not finite, sends the row to the two-pass form, which must
+    // give the same loss and gradient.
+    using T = float;
+    using kernels = typename TestType::row_kernels;
+    constexpr index_t classes = 40;
+    const T inf = std::numeric_limits<T>::infinity();
+    const std::vector<float> base = random_values(std::size_t(classes), 41);
+    std::vector<T> share = random_values(std::size_t(classes), 43), weights(classes);
+    for (T& t : share) t = std::exp(t);
+    const T share_sum = std::accumulate(share.begin(), share.end(), T(0));
+    for (T& t : share) t /= share_sum;
+    for (index_t j = 0; j < classes; ++j) weights[std::size_t(j)] = 0.25f + 0.5f * float(j % 7);
+    const T first_max = *std::max_element(base.begin(), base.begin() + 16);
+    struct row_case {
+        const char* name;
+        std::vector<T> logits;
+        std::vector<T> share;
+        bool fused;
+    };
+    std::vector<row_case> cases;
+    cases.push_back({"spread logits", base, share, true});
+    cases.push_back({"max 31 above the first 16", base, share, true});
+    cases.back().logits[30] = first_max + 31.f;
+    cases.push_back({"max 40 above the first 16", base, share, false});
+    cases.back().logits[30] = first_max + 40.f;
+    cases.push_back({"a -inf logit without mass", base, share, true});
+    cases.back().logits[20] = -inf, cases.back().share[20] = 0.f;
+    cases.push_back({"a -inf logit holding mass", base, share, true});
+    cases.back().logits[20] = -inf;
+    cases.push_back({"the first 16 logits -inf", base, share, false});
+    for (index_t j = 0; j < 16; ++j) cases.back().logits[std::size_t(j)] = -inf, cases.back().share[std::size_t(j)] = 0.f;
+    const T weight_sum = std::accumulate(weights.begin(), weights.end(), T(0));
+    for (const row_case& c : cases) {
+        for (const T smoothing : {T(0), T(0.1)}) {
+            for (const bool weighted : {false, true}) {
+                INFO(c.name << ", smoothing " << smoothing << (weighted ? ", weighted" : ""));
+                std::vector<T> grad_fused(classes), grad_two_pass(classes);
+                auto context = [&](std::vector<T>& grad) {
+                    return loss::row_context<T>{make_view<const T>(c.logits.data(), classes), make_view(grad.data(), classes),
+                                                classes, T(0.5), weighted ? weights.data() : nullptr,
+                                                weighted ? weight_sum : T(classes)};
+                };
+                const loss::dense_target<T> target{c.share.data()};
+                int calls = 0;
+                min_max_counting_kernels<kernels> counting{};
+                counting.calls = &calls;
+                const T fused = loss::detail::softmax_cross_entropy(context(grad_fused), make_view<const T>(c.logits.data(), classes),
+                                                                    T(1), target, smoothing, counting);
+                const T two_pass = loss::detail::softmax_cross_entropy_at_max(
+                    context(grad_two_pass), make_view<const T>(c.logits.data(), classes), T(1), target, smoothing, kernels{});
+                CHECK(calls == (c.fused ? 0 : 1));
+                if (std::isinf(two_pass)) CHECK(fused == two_pass);
+                else CHECK(fused == Approx(two_pass).epsilon(2e-6));
+                for (index_t j = 0; j < classes; ++j)
+                    CHECK(grad_fused[std::size_t(j)] ==
+                          Approx(grad_two_pass[std::size_t(j)]).epsilon(2e-6).margin(1e-7));
+            }
+        }
+    }
+}
+
 TEMPLATE_LIST_TEST_CASE("focal's dense rows agree between whole-number gamma (products) and any gamma (log space)",
                         "[loss][focal]", loss_backends)
 {

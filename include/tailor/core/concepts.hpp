@@ -6,6 +6,7 @@
 #include <random>
 #include <utility>
 
+#include "tailor/core/exp_moments.hpp"
 #include "tailor/core/functional.hpp"
 #include "tailor/core/targets.hpp"
 #include "tailor/core/view.hpp"
@@ -24,6 +25,8 @@ concept row_kernel_set = requires(const K& k, vector_view<const T, Space> x, vec
     { k.sum_exp(x, s) } -> std::convertible_to<T>;  // sum_j exp(x_j - s)
     { k.exp_shifted(x, s, s, y) } -> std::convertible_to<T>;  // y_j = a * exp(x_j - s); returns sum_j y_j
     { k.exp_shifted(x, s, s, y, s) } -> std::convertible_to<T>;  // the same, told min_j x_j
+    // exp(x_j - s) into y with the max, sum_j c_j and sum_j c_j (max - x_j) of the same pass
+    { k.exp_shifted_moments(x, x, s, y) } -> std::same_as<exp_moments<T>>;
     // a dense target row: valid probabilities? nonzero classes when one or two
     { k.scan_shares(x) } -> std::same_as<share_support>;
 };

@@ -65,10 +65,10 @@ public:
     template <class Kernels>
     T row(const row_context<T>& row, const dense_target<T>& target, const Kernels& k) const
     {
-        detail::affine_row(row.logits(), T(1), bias_.data(), row.grad(), row.classes);
+        const vector_view<T> adjusted = detail::biased_row(row, bias_.data());
         for (index_t y : rare_classes_)
-            if (detail::is_nonzero(target.share[y])) row.grad()[y] = row.logits()[y] + target_bias(y, target.share[y]);
-        return detail::softmax_cross_entropy(row, vector_view<const T>(row.grad_row), T(1), target, T(0), k);
+            if (detail::is_nonzero(target.share[y])) adjusted.data()[y] = row.logits()[y] + target_bias(y, target.share[y]);
+        return detail::softmax_cross_entropy(row, vector_view<const T>(adjusted), T(1), target, T(0), k);
     }
 
 private:

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tailor/core/config.hpp"
+#include "tailor/core/exp_moments.hpp"
 #include "tailor/core/view.hpp"
 
 namespace tailor::loss {
@@ -278,10 +279,12 @@ T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T
     return loss;
 }
 
-/// The same against a dense target row.
+/// The same against a dense target row, shifted by the row max: a min/max pass, then the
+/// coefficient sums, the exp and the gradient, a pass each. Right for any row, NaN and
+/// infinities included; the fused form below falls back to it.
 template <class T, class Kernels>
-T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T slope,
-                        const dense_target<T>& target, T smoothing, const Kernels& k)
+T softmax_cross_entropy_at_max(const row_context<T>& row, vector_view<const T> a_row, T slope,
+                               const dense_target<T>& target, T smoothing, const Kernels& k)
 {
     const index_t n = row.classes;
     const T* a = a_row.data();
@@ -304,6 +307,48 @@ T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T
         for (index_t j = 0; j < n; ++j) g[j] = alpha * g[j] - step * coefficient(j);
         return gap + mass * std::log(total);
     });
+}
+
+/// The same against a dense target row: one pass reads the logits and the coefficients
+/// c = ((1 - eps) t + eps / C) w (exp_shifted_moments), then the gradient pass. The shift is
+/// the largest of the first 16 logits, so the sum is >= 1; a row whose max lies more than
+/// 32 above it (a sum that large could leave the gradient's factor mass / sum near the
+/// denormal range) or whose sum is not finite (a NaN or infinite logit) is taken again by
+/// softmax_cross_entropy_at_max. With M = max and s the shift:
+///   loss = gap + mass (log sum_j exp(a_j - s) - (M - s))
+template <class T, class Kernels>
+T softmax_cross_entropy(const row_context<T>& row, vector_view<const T> a_row, T slope,
+                        const dense_target<T>& target, T smoothing, const Kernels& k)
+{
+    const index_t n = row.classes;
+    const T* a = a_row.data();
+    T* g = row.grad();
+    // Logits already in the gradient row would be overwritten before a fallback could reread them.
+    if (n == 0 || a == g) return softmax_cross_entropy_at_max(row, a_row, slope, target, smoothing, k);
+    const T* c = target.share;
+    if (smoothing > T(0) || row.class_weights) {
+        const T keep = T(1) - smoothing;
+        const T uniform = smoothing / static_cast<T>(n);
+        T* own = thread_row<T>(buffer_slot::terms, n).data();
+        with_class_weights(row, [&](auto w) {
+            TAILOR_VECTOR_LOOP
+            for (index_t j = 0; j < n; ++j) own[j] = (keep * target.share[j] + uniform) * w(j);
+        });
+        c = own;
+    }
+    T shift = a[0];
+    for (index_t j = 1; j < std::min<index_t>(n, 16); ++j) shift = std::max(shift, a[j]);
+    const exp_moments<T> m = k.exp_shifted_moments(a_row, vector_view<const T>(c, {n}), shift, row.grad_row);
+    if (!(std::isfinite(m.total) && m.top - shift <= T(32)))
+        return softmax_cross_entropy_at_max(row, a_row, slope, target, smoothing, k);
+    const T step = row.grad_scale * slope;
+    const T alpha = step * m.mass / m.total;
+    TAILOR_VECTOR_LOOP
+    for (index_t j = 0; j < n; ++j) g[j] = alpha * g[j] - step * c[j];
+    // log sum - (M - s) = log sum_j exp(a_j - M) >= 0, up to the exp's rounding; in double,
+    // where M - s of float logits is exact.
+    const double above_max = std::log(double(m.total)) - (double(m.top) - double(shift));
+    return m.gap + m.mass * static_cast<T>(std::max(0.0, above_max));
 }
 
 }  // namespace detail

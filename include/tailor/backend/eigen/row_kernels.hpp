@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "tailor/backend/eigen/adapt.hpp"
+#include "tailor/core/exp_moments.hpp"
 #include "tailor/core/targets.hpp"
 
 namespace tailor::eigen {
@@ -236,32 +237,141 @@ V exp_shifted_contiguous(const V* x, index_t n, V shift, V scale, V* y)
                          : exp_shifted_packets<ZeroBelow, true>(x, n, shift, scale, y);
 }
 
+/// pmax, except on AVX-512, where it is spelled with an all-ones zero mask: GCC 12 flags
+/// the undefined source operand of the plain intrinsic (-Wuninitialized) where it inlines.
+template <class P>
+P packet_max(const P& a, const P& b)
+{
+    return Eigen::internal::pmax(a, b);
+}
+
 #if defined(__AVX512F__)
-/// scan_shares over contiguous floats: the validity key's maximum and a 16-bit nonzero
-/// mask per packet; only packets holding mass (two in a mixup row) take the branch that
+template <>
+inline Eigen::internal::Packet16f packet_max(const Eigen::internal::Packet16f& a, const Eigen::internal::Packet16f& b)
+{
+    return _mm512_maskz_max_ps(__mmask16(0xffff), a, b);
+}
+
+template <>
+inline Eigen::internal::Packet8d packet_max(const Eigen::internal::Packet8d& a, const Eigen::internal::Packet8d& b)
+{
+    return _mm512_maskz_max_pd(__mmask8(0xff), a, b);
+}
+#endif
+
+/// acc + a * b in the lanes where a != 0, acc where a == 0: a zero coefficient times an
+/// infinite distance (a -inf logit) adds nothing rather than NaN.
+template <class P>
+P fmadd_where_nonzero(const P& a, const P& b, const P& acc)
+{
+    using namespace Eigen::internal;
+    return padd(acc, pandnot(pmul(a, b), pcmp_eq(a, pzero(a))));
+}
+
+#if defined(__AVX512F__)
+template <>
+inline Eigen::internal::Packet16f fmadd_where_nonzero(const Eigen::internal::Packet16f& a,
+                                                      const Eigen::internal::Packet16f& b,
+                                                      const Eigen::internal::Packet16f& acc)
+{
+    return _mm512_mask3_fmadd_ps(a, b, acc, _mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_NEQ_UQ));
+}
+#endif
+
+/// exp_moments over contiguous rows in one pass: the exp pass of exp_shifted_packets with,
+/// per lane, a running max `top`, the mass, and the gap below that lane's running max. When
+/// a lane's max rises by d, every coefficient it has seen moves d further below it, so its
+/// gap grows by mass * d: all terms stay >= 0, and the lanes are merged the same way at the
+/// end. Lanes start at the shift, so no -inf - -inf is ever formed. Two interleaved lane
+/// sets keep the accumulators' latency off the critical path.
+template <class V>
+exp_moments<V> exp_moments_contiguous(const V* x, const V* c, index_t n, V shift, V* y)
+{
+    using namespace Eigen::internal;
+    using P = packet_t<V>;
+    constexpr index_t L = packet_size<V>;
+    const P vshift = pset1<P>(shift), vlowest = pset1<P>(lowest_exp_argument<V>());
+    struct lanes {
+        P total, top, mass, gap;
+    };
+    lanes set[2];
+    for (lanes& s : set) s = {pset1<P>(V(0)), vshift, pset1<P>(V(0)), pset1<P>(V(0))};
+    // One packet into a lane set; returns the exponentials for the caller to store.
+    auto step = [&](lanes& s, const P& xv, const P& cv) {
+        const P e = exp_packet_or_zero(psub(xv, vshift), vlowest);
+        const P top = packet_max(s.top, xv);
+        s.gap = pmadd(s.mass, psub(top, s.top), s.gap);
+        s.gap = fmadd_where_nonzero(cv, psub(top, xv), s.gap);
+        s.mass = padd(s.mass, cv);
+        s.top = top;
+        s.total = padd(s.total, e);
+        return e;
+    };
+    index_t j = 0;
+    for (; j + 2 * L <= n; j += 2 * L) {
+        pstoreu(y + j, step(set[0], ploadu<P>(x + j), ploadu<P>(c + j)));
+        pstoreu(y + j + L, step(set[1], ploadu<P>(x + j + L), ploadu<P>(c + j + L)));
+    }
+    for (; j + L <= n; j += L) pstoreu(y + j, step(set[0], ploadu<P>(x + j), ploadu<P>(c + j)));
+    V tail_total = V(0);
+    if (j < n) {
+        // The tail through one packet; unused lanes read x = shift and c = 0, which leave the
+        // max, mass and gap alone, and their exp (1) is kept out of the total and the store.
+        lanes& s = set[1];
+        const P total = s.total;
+#if defined(__AVX512F__)
+        if constexpr (std::is_same_v<V, float> && L == 16) {
+            const __mmask16 used = static_cast<__mmask16>((1u << (n - j)) - 1u);
+            const P e = step(s, _mm512_mask_loadu_ps(vshift, used, x + j), _mm512_maskz_loadu_ps(used, c + j));
+            _mm512_mask_storeu_ps(y + j, used, e);
+            s.total = padd(total, _mm512_maskz_mov_ps(used, e));
+            j = n;
+        }
+#endif
+        if (j < n) {
+            alignas(64) V xl[L], cl[L], el[L];
+            for (index_t l = 0; l < L; ++l) {
+                xl[l] = l < n - j ? x[j + l] : shift;
+                cl[l] = l < n - j ? c[j + l] : V(0);
+            }
+            pstoreu(el, step(s, ploadu<P>(xl), ploadu<P>(cl)));
+            s.total = total;
+            for (index_t l = 0; l < n - j; ++l) tail_total += y[j + l] = el[l];
+        }
+    }
+    const V top = fold_lanes<V>(packet_max(set[0].top, set[1].top), lane_max<V>);
+    const P vtop = pset1<P>(top);
+    P gap = padd(set[0].gap, set[1].gap);
+    for (const lanes& s : set) gap = pmadd(s.mass, psub(vtop, s.top), gap);
+    const exp_moments<V> m{fold_lanes<V>(padd(set[0].total, set[1].total), std::plus<V>{}) + tail_total, top,
+                           fold_lanes<V>(padd(set[0].mass, set[1].mass), std::plus<V>{}),
+                           fold_lanes<V>(gap, std::plus<V>{})};
+    return m;
+}
+
+#if defined(__AVX512DQ__)
+/// scan_shares over contiguous floats: one vfpclassps per packet flags the invalid classes
+/// (NaN, +-inf, a negative number other than -0) and one integer test makes a 16-bit
+/// nonzero mask; only packets holding mass (two in a mixup row) take the branch that
 /// records classes, so a sparse row costs one streaming pass.
 inline share_support scan_shares_avx512(const float* t, index_t n)
 {
+    constexpr int invalid_classes = 0x01 | 0x08 | 0x10 | 0x40 | 0x80;  // QNaN, +inf, -inf, negative finite, SNaN
     const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
-    const __m512i largest_finite = _mm512_set1_epi32(0x7f7fffff);
-    __m512i worst = _mm512_setzero_si512();
+    __mmask16 invalid = 0;
     share_support s;
-    auto packet = [&](index_t j, __m512i bits) {
-        const __m512i key =
-            _mm512_add_epi32(_mm512_and_si512(bits, magnitude), _mm512_and_si512(_mm512_srai_epi32(bits, 31), largest_finite));
-        worst = _mm512_max_epu32(worst, key);
-        unsigned nonzero = _mm512_test_epi32_mask(bits, magnitude);
+    auto packet = [&](index_t j, __m512 values) {
+        invalid = _kor_mask16(invalid, _mm512_fpclass_ps_mask(values, invalid_classes));
+        unsigned nonzero = _mm512_test_epi32_mask(_mm512_castps_si512(values), magnitude);
         for (; nonzero != 0 && s.nonzeros < 3; nonzero &= nonzero - 1) {
             if (s.nonzeros < 2) s.label[s.nonzeros] = j + std::countr_zero(nonzero);
             ++s.nonzeros;
         }
     };
     index_t j = 0;
-    for (; j + 16 <= n; j += 16) packet(j, _mm512_loadu_si512(t + j));
-    if (j < n) packet(j, _mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << (n - j)) - 1u), t + j));
-    alignas(64) std::uint32_t lane[16];
-    _mm512_store_si512(lane, worst);
-    s.valid = *std::max_element(lane, lane + 16) <= 0x7f7fffffu;
+    for (; j + 16 <= n; j += 16) packet(j, _mm512_loadu_ps(t + j));
+    if (j < n) packet(j, _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (n - j)) - 1u), t + j));
+    s.valid = invalid == 0;
     return s;
 }
 #endif
@@ -333,11 +443,27 @@ struct row_kernels {
     template <class T>
     static share_support scan_shares(vector_view<T> t)
     {
-#if defined(__AVX512F__)
+#if defined(__AVX512DQ__)
         if constexpr (std::is_same_v<std::remove_const_t<T>, float>)
             if (t.stride(0) == 1) return detail::scan_shares_avx512(t.data(), t.extent(0));
 #endif
         return tailor::detail::scan_shares(t);
+    }
+
+    /// exp_shifted(x, shift, 1, y) and, from the same pass, the row max and the c-weighted
+    /// sums of `exp_moments` (c_j >= 0): a soft-target cross-entropy's one read of its row.
+    template <class T, class U>
+    static auto exp_shifted_moments(vector_view<T> x, vector_view<T> c, std::remove_const_t<T> shift,
+                                    vector_view<U> y)
+    {
+        using V = std::remove_const_t<T>;
+        const index_t n = x.extent(0);
+        if (c.extent(0) != n || y.extent(0) != n)
+            tailor::detail::fail("c and y", "the length of x", tailor::detail::concat(c.extent(0), " and ", y.extent(0)));
+        if constexpr (detail::packet_vectorised<V>)
+            if (n >= 1 && x.stride(0) == 1 && c.stride(0) == 1 && y.stride(0) == 1)
+                return detail::exp_moments_contiguous(x.data(), c.data(), n, shift, y.data());
+        return tailor::detail::exp_shifted_moments(row_kernels{}, x, c, shift, y);
     }
 
     /// y_j = scale * exp(x_j - shift), the softmax (or its gradient) once the shift is known;

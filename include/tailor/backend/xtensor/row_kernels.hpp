@@ -12,8 +12,9 @@
 #include <xtensor/xreducer.hpp>
 
 #include "tailor/backend/xtensor/adapt.hpp"
-#include "tailor/core/targets.hpp"
+#include "tailor/core/exp_moments.hpp"
 #include "tailor/core/functional.hpp"
+#include "tailor/core/targets.hpp"
 
 namespace tailor::xtensor {
 
@@ -138,6 +139,16 @@ struct row_kernels {
                             vector_view<U> y, std::remove_const_t<T>)
     {
         return exp_shifted(x, shift, scale, y);
+    }
+
+    /// exp_shifted(x, shift, 1, y) with the row max and the c-weighted sums of
+    /// `exp_moments`, in separate passes (the reference form).
+    template <class T, class U>
+    static auto exp_shifted_moments(vector_view<T> x, vector_view<T> c, std::remove_const_t<T> shift,
+                                    vector_view<U> y)
+    {
+        detail::require_same_length(x, c, "c");
+        return tailor::detail::exp_shifted_moments(row_kernels{}, x, c, shift, y);
     }
 };
 
