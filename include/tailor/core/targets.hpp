@@ -2,9 +2,8 @@
 // Target vocabulary shared by the rooms that produce targets (mixup) and the rooms that
 // consume them (losses): hard labels, dense soft targets, and the sparse two-class form a
 // mixed pair yields, so a [B, C] matrix never has to be materialised for mixup.
-#include <bit>
+#include <cmath>
 #include <cstdint>
-#include <limits>
 #include <type_traits>
 
 #include "tailor/core/view.hpp"
@@ -42,30 +41,17 @@ struct share_support {
 
 namespace detail {
 
-/// Integer tests on the bit pattern: `share` is invalid exactly when this exceeds the
-/// largest finite pattern (NaN, inf, or a negative sign on a non-zero magnitude; -0 passes).
-template <class U>
-constexpr U share_validity_key(U bits)
-{
-    constexpr int top = 8 * sizeof(U) - 1;
-    constexpr U magnitude = ~U(0) >> 1;
-    constexpr U largest_finite = std::bit_cast<U>(std::numeric_limits<std::conditional_t<sizeof(U) == 4, float, double>>::max());
-    return (bits & magnitude) + ((U(0) - (bits >> top)) & largest_finite);
-}
-
 /// share_support of any host row, element by element: the reference every backend's
 /// vectorised kernel agrees with.
 template <class T, class Space>
 share_support scan_shares(vector_view<T, Space> row)
 {
     using V = std::remove_const_t<T>;
-    using U = std::conditional_t<sizeof(V) == 4, std::uint32_t, std::uint64_t>;
-    constexpr U largest_finite = std::bit_cast<U>(std::numeric_limits<V>::max());
     share_support s;
     for (index_t j = 0; j < row.extent(0); ++j) {
-        const U bits = std::bit_cast<U>(V(row(j)));
-        if (share_validity_key(bits) > largest_finite) s.valid = false;
-        if ((bits << 1) != 0 && s.nonzeros < 3) {
+        const V share = row(j);
+        if (!(std::isfinite(share) && share >= V(0))) s.valid = false;  // -0 >= 0 holds
+        if (share != V(0) && s.nonzeros < 3) {
             if (s.nonzeros < 2) s.label[s.nonzeros] = j;
             ++s.nonzeros;
         }

@@ -189,6 +189,38 @@ std::pair<V, V> min_max_contiguous(const V* x, index_t n)
     return {low, high};
 }
 
+/// The last `count` (< packet size) entries of a row as one packet, the lanes past the
+/// end holding `fill`: a row's tail goes through the same packet code as its body.
+template <class P, class V>
+P load_tail(const V* x, index_t count, V fill)
+{
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<V, float> && packet_size<V> == 16)
+        return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), static_cast<__mmask16>((1u << count) - 1u), x);
+#endif
+    alignas(64) V lane[packet_size<V>];
+    for (index_t l = 0; l < packet_size<V>; ++l) lane[l] = l < count ? x[l] : fill;
+    return Eigen::internal::ploadu<P>(lane);
+}
+
+/// Stores the first `count` lanes of p to y and returns p with the other lanes zeroed, so
+/// they stay out of the caller's sums.
+template <class P, class V>
+P store_tail(V* y, index_t count, const P& p)
+{
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<V, float> && packet_size<V> == 16) {
+        const __mmask16 used = static_cast<__mmask16>((1u << count) - 1u);
+        _mm512_mask_storeu_ps(y, used, p);
+        return _mm512_maskz_mov_ps(used, p);
+    }
+#endif
+    alignas(64) V lane[packet_size<V>];
+    Eigen::internal::pstoreu(lane, p);
+    for (index_t l = 0; l < packet_size<V>; ++l) lane[l] = l < count ? (y[l] = lane[l]) : V(0);
+    return Eigen::internal::ploadu<P>(lane);
+}
+
 /// y_j = scale * exp(x_j - shift) over contiguous rows (y may be x), and sum_j y_j. With
 /// ZeroBelow, arguments below lowest_exp_argument give exactly 0; without, the caller has
 /// shown that none is. Scaled = false skips the multiply by scale (then 1).
@@ -223,22 +255,7 @@ V exp_shifted_packets(const V* x, index_t n, V shift, V scale, V* y)
     if (j < n) {
         // The tail through one packet, so every element sees the same exp; its unused
         // lanes hold the shift (argument 0) and are left out of the sum and the store.
-#if defined(__AVX512F__)
-        if constexpr (std::is_same_v<V, float> && L == 16) {
-            const __mmask16 used = static_cast<__mmask16>((1u << (n - j)) - 1u);
-            const P e = _mm512_maskz_mov_ps(used, term(_mm512_mask_loadu_ps(vshift, used, x + j)));
-            _mm512_mask_storeu_ps(y + j, used, e);
-            sum1 = padd(sum1, e);
-            j = n;
-        }
-#endif
-        if (j < n) {
-            alignas(64) V lane[L];
-            for (index_t l = 0; l < L; ++l) lane[l] = l < n - j ? x[j + l] : shift;
-            pstoreu(lane, term(ploadu<P>(lane)));
-            for (index_t l = 0; l < L; ++l) lane[l] = l < n - j ? (y[j + l] = lane[l]) : V(0);
-            sum1 = padd(sum1, ploadu<P>(lane));
-        }
+        sum1 = padd(sum1, store_tail(y + j, n - j, term(load_tail<P>(x + j, n - j, shift))));
     }
     return fold_lanes<V>(padd(sum0, sum1), std::plus<V>{});
 }
@@ -326,37 +343,19 @@ exp_moments<V> exp_moments_contiguous(const V* x, const V* c, index_t n, V shift
         pstoreu(y + j + L, step(set[1], ploadu<P>(x + j + L), ploadu<P>(c + j + L)));
     }
     for (; j + L <= n; j += L) pstoreu(y + j, step(set[0], ploadu<P>(x + j), ploadu<P>(c + j)));
-    V tail_total = V(0);
     if (j < n) {
         // The tail through one packet; unused lanes read x = shift and c = 0, which leave the
         // max, mass and gap alone, and their exp (1) is kept out of the total and the store.
         lanes& s = set[1];
         const P total = s.total;
-#if defined(__AVX512F__)
-        if constexpr (std::is_same_v<V, float> && L == 16) {
-            const __mmask16 used = static_cast<__mmask16>((1u << (n - j)) - 1u);
-            const P e = step(s, _mm512_mask_loadu_ps(vshift, used, x + j), _mm512_maskz_loadu_ps(used, c + j));
-            _mm512_mask_storeu_ps(y + j, used, e);
-            s.total = padd(total, _mm512_maskz_mov_ps(used, e));
-            j = n;
-        }
-#endif
-        if (j < n) {
-            alignas(64) V xl[L], cl[L], el[L];
-            for (index_t l = 0; l < L; ++l) {
-                xl[l] = l < n - j ? x[j + l] : shift;
-                cl[l] = l < n - j ? c[j + l] : V(0);
-            }
-            pstoreu(el, step(s, ploadu<P>(xl), ploadu<P>(cl)));
-            s.total = total;
-            for (index_t l = 0; l < n - j; ++l) tail_total += y[j + l] = el[l];
-        }
+        const P e = step(s, load_tail<P>(x + j, n - j, shift), load_tail<P>(c + j, n - j, V(0)));
+        s.total = padd(total, store_tail(y + j, n - j, e));
     }
     const V top = fold_lanes<V>(packet_max(set[0].top, set[1].top), lane_max<V>);
     const P vtop = pset1<P>(top);
     P gap = padd(set[0].gap, set[1].gap);
     for (const lanes& s : set) gap = pmadd(s.mass, psub(vtop, s.top), gap);
-    const exp_moments<V> m{fold_lanes<V>(padd(set[0].total, set[1].total), std::plus<V>{}) + tail_total, top,
+    const exp_moments<V> m{fold_lanes<V>(padd(set[0].total, set[1].total), std::plus<V>{}), top,
                            fold_lanes<V>(padd(set[0].mass, set[1].mass), std::plus<V>{}),
                            fold_lanes<V>(gap, std::plus<V>{})};
     return m;
@@ -383,7 +382,7 @@ inline share_support scan_shares_avx512(const float* t, index_t n)
     };
     index_t j = 0;
     for (; j + 16 <= n; j += 16) packet(j, _mm512_loadu_ps(t + j));
-    if (j < n) packet(j, _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (n - j)) - 1u), t + j));
+    if (j < n) packet(j, load_tail<Eigen::internal::Packet16f>(t + j, n - j, 0.f));
     s.valid = invalid == 0;
     return s;
 }
